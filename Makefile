@@ -1,0 +1,155 @@
+# amtsweg — plain GNU make, pkg-config.
+#
+#   make            release build into $(O)/release/amtsweg
+#   make run        install deps, build, start `amtsweg demo` on 127.0.0.1:8080
+#   make check      install deps, format-check, ASan+UBSan build, run every test
+#   make bench      build bench/ programs and print figures
+#   make fuzz       build libFuzzer targets (clang) and run each for FUZZ_SECONDS
+#   make format     clang-format the tree in place
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Sources are discovered: every src/<module>/*.c is part of the library,
+# every tests/unit/**.c and tests/integration/*.c is part of the test binary.
+# O selects the build root so parallel work trees do not collide.
+
+O        ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+T        ?=
+J        ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 20
+
+PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq \
+        libpcre2-8 cairo libcurl
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer -lpthread -lm
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Wvla -Wformat=2 -Wno-format-truncation
+DEFS    := -D_GNU_SOURCE -DAW_VERSION='"$(VERSION)"'
+INCS    := -Isrc -Itests/runner -I$(O)/gen $(PKG_CFLAGS)
+
+REL_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O2 -g -fstack-protector-strong \
+               -D_FORTIFY_SOURCE=2 -fPIE
+REL_LDFLAGS := -pie -Wl,-z,relro,-z,now
+SAN_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -DAW_SANITIZE=1
+SAN_LDFLAGS := -fsanitize=address,undefined
+
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+MAIN_SRC  := src/main.c
+TEST_SRC  := $(sort $(wildcard tests/runner/*.c tests/unit/*.c tests/unit/*/*.c \
+                    tests/integration/*.c))
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/*.c))
+MIGRATIONS := $(sort $(wildcard src/store/migrations/*/*.sql))
+GEN_SRC   := $(O)/gen/aw_embedded.c
+
+REL_OBJ  := $(patsubst %.c,$(O)/release/%.o,$(LIB_SRC)) $(O)/release/gen/aw_embedded.o
+SAN_OBJ  := $(patsubst %.c,$(O)/asan/%.o,$(LIB_SRC)) $(O)/asan/gen/aw_embedded.o
+TEST_OBJ := $(patsubst %.c,$(O)/asan/%.o,$(TEST_SRC))
+
+BIN      := $(O)/release/amtsweg
+SAN_BIN  := $(O)/asan/amtsweg
+TEST_BIN := $(O)/asan/amtsweg-tests
+
+.PHONY: all run demo check test deps format format-check bench fuzz clean install
+
+all: $(BIN)
+
+deps:
+	@scripts/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p var
+	$(BIN) demo --listen 127.0.0.1:8080 --db var/amtsweg.db
+
+# `make check T=name` runs the tests whose name contains `name`.
+check: deps
+	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory $(SAN_BIN) $(TEST_BIN) $(BIN)
+	AMTSWEG_BIN=$(abspath $(SAN_BIN)) AMTSWEG_RELEASE_BIN=$(abspath $(BIN)) \
+	AMTSWEG_BUILD=$(abspath $(O)) AMTSWEG_SRC=$(CURDIR) \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(TEST_BIN) -j $(J) $(T)
+
+test: check
+
+# ---- embedded files (migrations, static assets) -------------------------
+$(GEN_SRC): scripts/embed.sh $(MIGRATIONS) $(wildcard web/*) | $(O)/gen
+	scripts/embed.sh $@ $(MIGRATIONS) $(wildcard web/*)
+
+$(O)/gen:
+	@mkdir -p $@
+
+# ---- release ------------------------------------------------------------
+$(O)/release/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/release/gen/aw_embedded.o: $(GEN_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(BIN): $(REL_OBJ) $(O)/release/src/main.o
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- sanitizer build (tests) --------------------------------------------
+$(O)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/asan/gen/aw_embedded.o: $(GEN_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(SAN_BIN): $(SAN_OBJ) $(O)/asan/src/main.o
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(TEST_BIN): $(SAN_OBJ) $(TEST_OBJ)
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- benchmarks, fuzzing -------------------------------------------------
+bench: deps all
+	@$(MAKE) --no-print-directory -C bench O=$(abspath $(O)) run
+
+FUZZ_CFLAGS := $(WARN) $(DEFS) $(INCS) -O1 -g -fsanitize=fuzzer,address,undefined \
+               -Wno-missing-prototypes
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
+
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(GEN_SRC) $(PKG_LIBS)
+
+fuzz: deps $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); corpus=tests/fuzz/corpus/$$n; mkdir -p $(O)/fuzz/work/$$n; \
+	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(O)/fuzz/work/$$n $$corpus 2>&1 | tail -n 4; \
+	done
+
+# ---- formatting ----------------------------------------------------------
+FORMAT_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+# ---- install, clean ------------------------------------------------------
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/amtsweg
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/amtsweg
+	cp -r data $(DESTDIR)$(PREFIX)/share/amtsweg/
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,16 @@
+#include "base/hex.h"
+#include "test.h"
+
+TEST(roundtrip_and_errors) {
+    unsigned char in[] = {0x00, 0x7f, 0xff, 0xa5};
+    char out[9];
+    ASSERT_STR(aw_hex_encode(in, 4, out), "007fffa5");
+    unsigned char dec[4];
+    size_t n;
+    ASSERT_EQ(aw_hex_decode("007FffA5", 8, dec, sizeof dec, &n), 0);
+    ASSERT_EQ(n, 4);
+    ASSERT_MEM(dec, in, 4);
+    ASSERT_EQ(aw_hex_decode("abc", 3, dec, sizeof dec, &n), -2);
+    ASSERT_EQ(aw_hex_decode("zz", 2, dec, sizeof dec, &n), -2);
+    ASSERT_EQ(aw_hex_decode("0011223344", 10, dec, sizeof dec, &n), -2);
+}
