@@ -63,6 +63,7 @@ all: $(BIN)
 
 deps:
 	@scripts/install-deps
+	@scripts/node-deps
 
 run: deps
 	@$(MAKE) --no-print-directory all
