@@ -57,7 +57,7 @@ BIN      := $(O)/release/amtsweg
 SAN_BIN  := $(O)/asan/amtsweg
 TEST_BIN := $(O)/asan/amtsweg-tests
 
-.PHONY: all run demo check test deps format format-check bench fuzz clean install
+.PHONY: all run demo check test deps format format-check bench bench-build fuzz clean install
 
 all: $(BIN)
 
@@ -73,7 +73,7 @@ run: deps
 # `make check T=name` runs the tests whose name contains `name`.
 check: deps
 	@$(MAKE) --no-print-directory format-check
-	@$(MAKE) --no-print-directory $(SAN_BIN) $(TEST_BIN) $(BIN)
+	@$(MAKE) --no-print-directory $(SAN_BIN) $(TEST_BIN) $(BIN) $(BENCH_BINS)
 	AMTSWEG_BIN=$(abspath $(SAN_BIN)) AMTSWEG_RELEASE_BIN=$(abspath $(BIN)) \
 	AMTSWEG_BUILD=$(abspath $(O)) AMTSWEG_SRC=$(CURDIR) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -117,8 +117,21 @@ $(TEST_BIN): $(SAN_OBJ) $(TEST_OBJ)
 	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- benchmarks, fuzzing -------------------------------------------------
-bench: deps all
-	@$(MAKE) --no-print-directory -C bench O=$(abspath $(O)) run
+# Every bench/<x>.c becomes $(O)/release/bench/<x> (linked with the library).
+# bench/run runs bench/<x>.sh when present, else the program itself.
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(O)/release/bench/%,$(BENCH_SRC))
+
+$(O)/release/bench/%: bench/%.c $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS)
+
+bench-build: $(BIN) $(BENCH_BINS)
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-build
+	AMTSWEG_BIN=$(abspath $(BIN)) AMTSWEG_BUILD=$(abspath $(O)) AMTSWEG_SRC=$(CURDIR) \
+	BENCH_BIN_DIR=$(abspath $(O)/release/bench) bench/run
 
 FUZZ_CFLAGS := $(WARN) $(DEFS) $(INCS) -O1 -g -fsanitize=fuzzer,address,undefined \
                -Wno-missing-prototypes
