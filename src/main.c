@@ -1,32 +1,49 @@
 /*
- * amtsweg — command line entry point. Subcommands are dispatched here; each
- * lives with its module and has its own --help.
+ * amtsweg — command line entry point. Each subcommand lives with its module
+ * (`int aw_<module>_cli_<cmd>(int argc, char **argv)`, argv[0] is the
+ * subcommand name) and prints its own help for --help.
  */
 #include <stdio.h>
 #include <string.h>
 
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static int cmd_version(int argc, char **argv) {
+    (void)argc, (void)argv;
+    printf("amtsweg %s\n", AW_VERSION);
+    return 0;
+}
+
+/* One line per subcommand; keep the order of `amtsweg --help`. */
+static const command_t COMMANDS[] = {
+    {"version", cmd_version, "print the version"},
+};
+
 static void usage(FILE *f) {
-    fputs("usage: amtsweg <command> [options]\n"
-          "\n"
-          "commands:\n"
-          "  serve     run the HTTP server\n"
-          "  demo      run the server with the demo catalogue (SQLite under var/)\n"
-          "  version   print the version\n"
-          "\n"
-          "Run `amtsweg <command> --help` for the options of a command.\n",
-          f);
+    fputs("usage: amtsweg <command> [options]\n\ncommands:\n", f);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fputs("\nRun `amtsweg <command> --help` for the options of a command.\n", f);
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-        printf("amtsweg %s\n", AW_VERSION);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
         return 0;
     }
-    fprintf(stderr, "amtsweg: unknown command '%s'\n", argv[1]);
+    if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "amtsweg: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
 }
