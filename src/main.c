@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fim/fim.h"
+
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -21,6 +23,7 @@ static int cmd_version(int argc, char **argv) {
 /* One line per subcommand; keep the order of `amtsweg --help`. */
 static const command_t COMMANDS[] = {
     {"version", cmd_version, "print the version"},
+    {"schema", aw_fim_cli_schema, "read, check, show, export and validate FIM schemas"},
 };
 
 static void usage(FILE *f) {
