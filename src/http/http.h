@@ -131,5 +131,7 @@ void aw_http_server_free(aw_http_server_t *s);
 /* Metrics text (Prometheus exposition) of the HTTP layer, appended to out. */
 void aw_http_server_metrics(aw_http_server_t *s, aw_buf_t *out);
 unsigned aw_http_server_inflight(const aw_http_server_t *s);
+/* True once aw_http_server_stop has begun. */
+bool aw_http_server_draining(aw_http_server_t *s);
 
 #endif

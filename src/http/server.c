@@ -261,6 +261,10 @@ uint16_t aw_http_server_port(const aw_http_server_t *s) {
     return s->port;
 }
 
+bool aw_http_server_draining(aw_http_server_t *s) {
+    return atomic_load(&s->draining);
+}
+
 unsigned aw_http_server_inflight(const aw_http_server_t *s) {
     return atomic_load(&s->inflight);
 }
