@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
+
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -20,6 +22,8 @@ static int cmd_version(int argc, char **argv) {
 
 /* One line per subcommand; keep the order of `amtsweg --help`. */
 static const command_t COMMANDS[] = {
+    {"serve", aw_app_cli_serve, "run the HTTP server"},
+    {"demo", aw_app_cli_demo, "run the server with the demo data (SQLite under var/)"},
     {"version", cmd_version, "print the version"},
 };
 
