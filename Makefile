@@ -20,7 +20,7 @@ T        ?=
 J        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 
-PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq \
+PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq zlib \
         libpcre2-8 cairo libcurl
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

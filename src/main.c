@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jose/cli.h"
+
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -21,6 +23,7 @@ static int cmd_version(int argc, char **argv) {
 /* One line per subcommand; keep the order of `amtsweg --help`. */
 static const command_t COMMANDS[] = {
     {"version", cmd_version, "print the version"},
+    {"keys", aw_jose_cli_keys, "create encryption and signature keys (JWK)"},
 };
 
 static void usage(FILE *f) {
