@@ -19,6 +19,8 @@ CC       ?= cc
 T        ?=
 J        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
 PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq zlib \
         libpcre2-8 cairo libcurl
@@ -31,7 +33,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wvla -Wformat=2 -Wno-format-truncation
 DEFS    := -D_GNU_SOURCE -DAW_VERSION='"$(VERSION)"'
-INCS    := -Isrc -Itests/runner -I$(O)/gen $(PKG_CFLAGS)
+INCS    := -Isrc -Itests/runner -Itests/integration -I$(O)/gen $(PKG_CFLAGS)
 
 REL_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O2 -g -fstack-protector-strong \
                -D_FORTIFY_SOURCE=2 -fPIE
@@ -92,7 +94,8 @@ $(O)/gen:
 # ---- release ------------------------------------------------------------
 $(O)/release/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(O)/release/gen/aw_embedded.o: $(GEN_SRC)
 	@mkdir -p $(@D)
@@ -104,7 +107,8 @@ $(BIN): $(REL_OBJ) $(O)/release/src/main.o
 # ---- sanitizer build (tests) --------------------------------------------
 $(O)/asan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+	@echo '  CC/SAN  $<'
+	$(Q)$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(O)/asan/gen/aw_embedded.o: $(GEN_SRC)
 	@mkdir -p $(@D)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "jose/cli.h"
 
 typedef struct {
@@ -22,6 +23,8 @@ static int cmd_version(int argc, char **argv) {
 
 /* One line per subcommand; keep the order of `amtsweg --help`. */
 static const command_t COMMANDS[] = {
+    {"serve", aw_app_cli_serve, "run the HTTP server"},
+    {"demo", aw_app_cli_demo, "run the server with the demo data (SQLite under var/)"},
     {"version", cmd_version, "print the version"},
     {"keys", aw_jose_cli_keys, "create encryption and signature keys (JWK)"},
 };
