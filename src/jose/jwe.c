@@ -343,8 +343,8 @@ int aw_jwe_open(const aw_jwk_t *key, const char *compact, size_t len, size_t max
         goto fail;
     }
     if (info->zip) {
-        unsigned char *inflated;
-        size_t ilen;
+        unsigned char *inflated = NULL;
+        size_t ilen = 0;
         rc = inflate_bounded(pt, ctlen, max_plaintext, &inflated, &ilen, err);
         aw_secure_wipe(pt, ctlen);
         free(pt);
