@@ -22,7 +22,7 @@ FUZZ_SECONDS ?= 20
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
-PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq \
+PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq zlib \
         libpcre2-8 cairo libcurl
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "fim/fim.h"
+#include "jose/cli.h"
 
 typedef struct {
     const char *name;
@@ -25,6 +27,8 @@ static const command_t COMMANDS[] = {
     {"serve", aw_app_cli_serve, "run the HTTP server"},
     {"demo", aw_app_cli_demo, "run the server with the demo data (SQLite under var/)"},
     {"version", cmd_version, "print the version"},
+    {"schema", aw_fim_cli_schema, "read, check, show, export and validate FIM schemas"},
+    {"keys", aw_jose_cli_keys, "create encryption and signature keys (JWK)"},
 };
 
 static void usage(FILE *f) {
