@@ -254,6 +254,8 @@ static int count_params(const char *sql) {
             if (*p == quote) quote = 0;
         } else if (*p == '\'' || *p == '"') {
             quote = *p;
+        } else if (*p == '-' && p[1] == '-') {
+            quote = '\n'; /* a comment runs to the end of the line */
         } else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
             int n = (int)strtol(p + 1, NULL, 10);
             if (n > max) max = n;

@@ -350,6 +350,8 @@ char *aw_sql_dollar_to_qmark(const char *sql) {
             if (c == quote) quote = 0;
         } else if (c == '\'' || c == '"') {
             quote = c;
+        } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+            quote = '\n'; /* a comment runs to the end of the line */
         } else if (c == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
             c = '?';
         }

@@ -424,6 +424,9 @@ TEST(dollar_params_rewritten_outside_quotes) {
     char *q = aw_sql_dollar_to_qmark("SELECT $1, '$2', \"$3\", $10 FROM t WHERE a = $2");
     ASSERT_STR(q, "SELECT ?1, '$2', \"$3\", ?10 FROM t WHERE a = ?2");
     free(q);
+    q = aw_sql_dollar_to_qmark("SELECT $1 -- it's $2\nFROM t WHERE b = $3");
+    ASSERT_STR(q, "SELECT ?1 -- it's $2\nFROM t WHERE b = ?3");
+    free(q);
 }
 
 STORE_TEST(concurrent_migrations_from_several_processes) {
