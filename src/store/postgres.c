@@ -179,8 +179,9 @@ static int pg_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
     return 0;
 }
 
+/* Called between transactions: the server must be there and idle. */
 static bool pg_conn_ok(aw_conn_t *c) {
-    return PQstatus(c->pg) == CONNECTION_OK;
+    return PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 }
 
 static void stmt_free(pg_stmt_t *s) {
