@@ -17,8 +17,8 @@
 #include "jose/jws.h"
 #include "jose/set.h"
 
-#define SETS_PER_SUBMISSION 1 /* the platform signs submit-submission only */
-#define RUN_US 2000000        /* per measurement */
+#define SETS_PER_SUBMISSION 1       /* the platform signs submit-submission only */
+#define RUN_US              2000000 /* per measurement */
 
 static aw_jwk_t *enc_priv, *enc_pub, *sig_priv, *sig_pub;
 static char data3k[3072];
@@ -146,7 +146,8 @@ int main(void) {
     sample_jwe = aw_buf_take(&b, NULL);
     op_set_sign();
     {
-        json_t *body = aw_set_auth_tags("bvO5sUgNmnOm9sKqT_ERnQ", "Xfy7lLnkE0XzW0b0nPS6hg", NULL, 0);
+        json_t *body =
+            aw_set_auth_tags("bvO5sUgNmnOm9sKqT_ERnQ", "Xfy7lLnkE0XzW0b0nPS6hg", NULL, 0);
         aw_set_claims_t c = {.iss = "https://amtsweg.example",
                              .submission_id = "0b7ec29c-4a59-4a4e-9c39-b8d5ba0a6b2c",
                              .case_id = "5f6d2a1e-3b0c-4d8e-9f7a-1c2b3d4e5f60",
