@@ -138,7 +138,7 @@ bench: deps
 	BENCH_BIN_DIR=$(abspath $(O)/release/bench) bench/run
 
 FUZZ_CFLAGS := $(WARN) $(DEFS) $(INCS) -O1 -g -fsanitize=fuzzer,address,undefined \
-               -Wno-missing-prototypes
+               -Wno-missing-prototypes -Wno-unknown-warning-option -Wno-format-nonliteral
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
 $(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC)
