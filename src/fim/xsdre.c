@@ -88,6 +88,8 @@ static int escape(tr_t *t, bool in_class) {
     case ')':
     case '[':
     case ']':
+    case '$': /* not an XSD escape, but harmless and common */
+    case '/':
         aw_buf_putc(t->out, '\\');
         aw_buf_putc(t->out, ch);
         return 0;

@@ -147,16 +147,34 @@ static const char SQL_CLAIM_SQLITE[] =
     "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1,"
     " updated_at = $3"
     " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND due_at <= $3"
-    " AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4)"
+    " AND (lease_until IS NULL OR (lease_until <= $3 AND attempts < $5))"
+    " ORDER BY due_at, id LIMIT $4)"
     " RETURNING id, kind, payload, attempts, due_at, created_at, last_error";
 
 static const char SQL_CLAIM_PG[] =
     "WITH c AS (SELECT id FROM outbox WHERE state = 'pending' AND due_at <= $3"
-    " AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4"
+    " AND (lease_until IS NULL OR (lease_until <= $3 AND attempts < $5))"
+    " ORDER BY due_at, id LIMIT $4"
     " FOR UPDATE SKIP LOCKED)"
     " UPDATE outbox o SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,"
     " updated_at = $3 FROM c WHERE o.id = c.id"
     " RETURNING o.id, o.kind, o.payload, o.attempts, o.due_at, o.created_at, o.last_error";
+
+/* A worker died holding the last allowed attempt: dead letter, not retry.
+ * PostgreSQL skips rows another claimer is dead-lettering right now, so two
+ * claimers never wait on each other (nor deadlock) here. */
+static const char SQL_EXPIRE_SQLITE[] =
+    "UPDATE outbox SET state = 'dead', lease_owner = NULL, lease_until = NULL,"
+    " last_error = 'lease expired without a result', updated_at = $1"
+    " WHERE state = 'pending' AND lease_until IS NOT NULL AND lease_until <= $1"
+    " AND attempts >= $2";
+
+static const char SQL_EXPIRE_PG[] =
+    "UPDATE outbox SET state = 'dead', lease_owner = NULL, lease_until = NULL,"
+    " last_error = 'lease expired without a result', updated_at = $1"
+    " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending'"
+    " AND lease_until IS NOT NULL AND lease_until <= $1 AND attempts >= $2"
+    " FOR UPDATE SKIP LOCKED)";
 
 static int read_jobs(aw_sql_t *s, aw_outbox_job_t **jobs, size_t *n, aw_err_t *err) {
     aw_outbox_job_t *list = NULL;
@@ -213,17 +231,12 @@ int aw_store_outbox_claim(aw_store_t *st, const char *worker, int64_t now_ms, si
     aw_tx_t *tx;
     int rc = aw_store_begin(st, AW_TX_WRITE, &tx, err);
     if (rc != 0) return rc;
-    /* A worker died holding the last allowed attempt: dead letter, not retry. */
-    rc = aw_sql_exec(tx,
-                     "UPDATE outbox SET state = 'dead', lease_owner = NULL, lease_until = NULL,"
-                     " last_error = 'lease expired without a result', updated_at = $1"
-                     " WHERE state = 'pending' AND lease_until IS NOT NULL AND lease_until <= $1"
-                     " AND attempts >= $2",
-                     NULL, err, "Ii", now_ms, st->opts.outbox_max_attempts);
+    rc = aw_sql_exec(tx, aw_sql_pick(tx, SQL_EXPIRE_SQLITE, SQL_EXPIRE_PG), NULL, err, "Ii", now_ms,
+                     st->opts.outbox_max_attempts);
     aw_sql_t *s = NULL;
     if (rc == 0)
-        rc = aw_sql_query(tx, aw_sql_pick(tx, SQL_CLAIM_SQLITE, SQL_CLAIM_PG), &s, err, "tIIz",
-                          worker, now_ms + lease_ms, now_ms, max);
+        rc = aw_sql_query(tx, aw_sql_pick(tx, SQL_CLAIM_SQLITE, SQL_CLAIM_PG), &s, err, "tIIzi",
+                          worker, now_ms + lease_ms, now_ms, max, st->opts.outbox_max_attempts);
     aw_outbox_job_t *list = NULL;
     size_t cnt = 0;
     if (rc == 0) {

@@ -179,8 +179,9 @@ static int pg_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
     return 0;
 }
 
+/* Called between transactions: the server must be there and idle. */
 static bool pg_conn_ok(aw_conn_t *c) {
-    return PQstatus(c->pg) == CONNECTION_OK;
+    return PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 }
 
 static void stmt_free(pg_stmt_t *s) {
@@ -253,6 +254,8 @@ static int count_params(const char *sql) {
             if (*p == quote) quote = 0;
         } else if (*p == '\'' || *p == '"') {
             quote = *p;
+        } else if (*p == '-' && p[1] == '-') {
+            quote = '\n'; /* a comment runs to the end of the line */
         } else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
             int n = (int)strtol(p + 1, NULL, 10);
             if (n > max) max = n;

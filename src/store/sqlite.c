@@ -208,9 +208,10 @@ static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
     return 0;
 }
 
+/* Outside a transaction a healthy connection is in autocommit mode; one
+ * stuck inside a transaction (a ROLLBACK that failed) is not reused. */
 static bool sq_conn_ok(aw_conn_t *c) {
-    (void)c;
-    return true;
+    return sqlite3_get_autocommit(c->db) != 0;
 }
 
 static void release_stmts(aw_conn_t *c) {

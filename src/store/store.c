@@ -181,6 +181,19 @@ int aw_store_begin(aw_store_t *st, int mode, aw_tx_t **out, aw_err_t *err) {
     tx->st = st;
     tx->mode = mode;
     rc = st->eng->begin(tx->conn, mode, err);
+    if (rc != 0 && !st->eng->conn_ok(tx->conn)) {
+        /* The connection died while idle (server restart, idle timeout);
+         * nothing happened in this transaction yet, so one retry on a fresh
+         * connection is safe. */
+        release_conn(st, tx->conn);
+        tx->conn = NULL;
+        rc = acquire_conn(st, &tx->conn, err);
+        if (rc != 0) {
+            free(tx);
+            return rc;
+        }
+        rc = st->eng->begin(tx->conn, mode, err);
+    }
     if (rc != 0) {
         release_conn(st, tx->conn);
         free(tx);
@@ -337,6 +350,8 @@ char *aw_sql_dollar_to_qmark(const char *sql) {
             if (c == quote) quote = 0;
         } else if (c == '\'' || c == '"') {
             quote = c;
+        } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+            quote = '\n'; /* a comment runs to the end of the line */
         } else if (c == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
             c = '?';
         }

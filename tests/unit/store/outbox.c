@@ -387,3 +387,69 @@ STORE_TEST_T(concurrent_claimers_never_share_a_job, 120) {
     ASSERT_EQ(total, CLAIM_JOBS);
     ASSERT_GE(workers_with_jobs, 1);
 }
+
+/* The same across processes (several amtsweg nodes, or SQLite's file locks
+ * instead of the in-process writer queue). Each child writes the ids it
+ * claimed to its own file. */
+STORE_TEST_T(concurrent_claiming_processes_never_share_a_job, 120) {
+    aw_err_t err = {0};
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    for (int i = 0; i < CLAIM_JOBS; i++)
+        ASSERT_OK(aw_store_outbox_enqueue(tx, "k", "{}", T0, NULL, &err), &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    fx_close(f);
+    enum { PROCS = 3 };
+    pid_t pids[PROCS];
+    fflush(NULL);
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        ASSERT(pids[p] >= 0);
+        if (pids[p] != 0) continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/claimed.%d", aw_test_tmpdir(), p);
+        FILE *out = fopen(path, "w");
+        aw_store_opts_t o = {.busy_timeout_ms = 30000};
+        aw_store_t *st;
+        if (!out || aw_store_open(f->url, &o, &st, &err) != 0) _exit(2);
+        for (;;) {
+            aw_outbox_job_t *jobs;
+            size_t n;
+            if (aw_store_outbox_claim(st, "proc", T0, 3, 3600000, &jobs, &n, &err) != 0) {
+                fprintf(stderr, "child %d: %s\n", p, err.msg);
+                _exit(3);
+            }
+            if (n == 0) break;
+            for (size_t i = 0; i < n; i++) fprintf(out, "%lld\n", (long long)jobs[i].id);
+            aw_outbox_jobs_free(jobs, n);
+        }
+        fclose(out);
+        aw_store_close(st);
+        _exit(0);
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status = 0;
+        waitpid(pids[p], &status, 0);
+        ASSERT_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d failed (%d)", p,
+                   status);
+    }
+    static unsigned char seen[CLAIM_JOBS + 1];
+    memset(seen, 0, sizeof seen);
+    int total = 0;
+    for (int p = 0; p < PROCS; p++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/claimed.%d", aw_test_tmpdir(), p);
+        FILE *in = fopen(path, "r");
+        ASSERT_NOT_NULL(in);
+        long long id;
+        while (fscanf(in, "%lld", &id) == 1) {
+            ASSERT_MSG(id >= 1 && id <= CLAIM_JOBS, "unexpected id %lld", id);
+            ASSERT_MSG(!seen[id], "job %lld claimed twice", id);
+            seen[id] = 1;
+            total++;
+        }
+        fclose(in);
+    }
+    ASSERT_EQ(total, CLAIM_JOBS);
+    fx_open(f);
+}

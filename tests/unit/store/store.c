@@ -4,10 +4,12 @@
 #include "store/engine.h"
 #include "store/sql.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 STORE_TEST(migrate_from_empty) {
@@ -422,4 +424,88 @@ TEST(dollar_params_rewritten_outside_quotes) {
     char *q = aw_sql_dollar_to_qmark("SELECT $1, '$2', \"$3\", $10 FROM t WHERE a = $2");
     ASSERT_STR(q, "SELECT ?1, '$2', \"$3\", ?10 FROM t WHERE a = ?2");
     free(q);
+    q = aw_sql_dollar_to_qmark("SELECT $1 -- it's $2\nFROM t WHERE b = $3");
+    ASSERT_STR(q, "SELECT ?1 -- it's $2\nFROM t WHERE b = ?3");
+    free(q);
+}
+
+STORE_TEST(concurrent_migrations_from_several_processes) {
+    /* Several nodes start at once against one empty database. */
+    char url[1024];
+    if (f->is_pg) {
+        ASSERT_EQ(aw_pg_harness_create_db(&f->pg, "race", url, sizeof url), 0);
+    } else {
+        snprintf(url, sizeof url, "%s/race.db", aw_test_tmpdir());
+    }
+    enum { PROCS = 4 };
+    pid_t pids[PROCS];
+    fflush(NULL);
+    for (int i = 0; i < PROCS; i++) {
+        pids[i] = fork();
+        ASSERT(pids[i] >= 0);
+        if (pids[i] == 0) {
+            aw_err_t err = {0};
+            aw_store_t *st;
+            int rc = aw_store_open(url, NULL, &st, &err);
+            if (rc == 0) rc = aw_store_migrate(st, NULL, &err);
+            if (rc != 0) fprintf(stderr, "child %d: %s\n", i, err.msg);
+            fflush(NULL);
+            _exit(rc == 0 ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < PROCS; i++) {
+        int status = 0;
+        waitpid(pids[i], &status, 0);
+        ASSERT_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d failed", i);
+    }
+    aw_err_t err = {0};
+    aw_store_t *st;
+    ASSERT_OK(aw_store_open(url, NULL, &st, &err), &err);
+    int have = 0, known = 0;
+    ASSERT_OK(aw_store_schema_version(st, &have, &known, &err), &err);
+    ASSERT_EQ(have, known);
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *s;
+    ASSERT_OK(aw_sql_query(tx, "SELECT count(*) FROM schema_version", &s, &err, ""), &err);
+    ASSERT_EQ(aw_sql_step(s, &err), 1);
+    ASSERT_EQ(aw_sql_col_int64(s, 0), known);
+    aw_sql_done(s);
+    aw_store_rollback(tx);
+    aw_store_close(st);
+}
+
+TEST(pg_lost_connection_is_replaced) {
+    aw_pg_harness_t pg;
+    const char *url = aw_pg_harness_start_or_skip(&pg);
+    aw_store_opts_t o = {.pool_size = 1};
+    aw_store_t *st;
+    aw_err_t err = {0};
+    ASSERT_OK(aw_store_open(url, &o, &st, &err), &err);
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *s;
+    ASSERT_OK(aw_sql_query(tx, "SELECT pg_backend_pid()", &s, &err, ""), &err);
+    ASSERT_EQ(aw_sql_step(s, &err), 1);
+    int64_t pid = aw_sql_col_int64(s, 0);
+    aw_sql_done(s);
+    aw_store_rollback(tx);
+    /* The server ends the pooled (idle) connection behind our back. */
+    PGconn *admin = PQconnectdb(url);
+    ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld, 10000)", (long long)pid);
+    PGresult *r = PQexec(admin, sql);
+    ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    PQfinish(admin);
+    ASSERT_OK(aw_store_ping(st, &err), &err);
+    ASSERT_OK(aw_store_begin(st, AW_TX_READ, &tx, &err), &err);
+    ASSERT_OK(aw_sql_query(tx, "SELECT pg_backend_pid()", &s, &err, ""), &err);
+    ASSERT_EQ(aw_sql_step(s, &err), 1);
+    ASSERT_NE(aw_sql_col_int64(s, 0), pid);
+    aw_sql_done(s);
+    aw_store_rollback(tx);
+    aw_store_close(st);
+    aw_pg_harness_stop(&pg);
 }
