@@ -2,9 +2,11 @@
  * inflated with zlib on open (bounded), never produced. */
 #include "jose/jwe.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <zlib.h>
 
@@ -371,4 +373,275 @@ fail:
     if (pt) free(pt); /* only reached before decryption wrote into it, or already wiped */
     aw_jwe_info_free(&out->info);
     return rc;
+}
+
+/* ---- streaming ------------------------------------------------------------ */
+
+#define CHUNK_CHARS 4096 /* base64url characters per decode step (multiple of 4) */
+#define ZOUT        16384
+
+struct aw_jwe_stream {
+    const aw_jwk_t *key;
+    size_t max_len, max_pt, total, ct_len, pt_len;
+    aw_jwe_sink_fn sink;
+    void *ctx;
+    int part;   /* 0 header, 1 key, 2 iv, 3 ciphertext, 4 tag */
+    int failed; /* sticky error code */
+    aw_buf_t hdr, ek, iv, tag;
+    char chunk[CHUNK_CHARS];
+    size_t chunk_len;
+    aw_jwe_info_t info; /* header parsed at the start of part 3 */
+    EVP_CIPHER_CTX *gcm;
+    bool zip, zip_end;
+    z_stream z;
+    bool z_init;
+    aw_err_t err; /* the sticky error's message */
+};
+
+static int stream_fail(aw_jwe_stream_t *s, aw_err_t *err, int code, const char *msg) {
+    if (!s->failed) {
+        s->failed = code;
+        aw_err_set(&s->err, code, "jwe: %s", msg);
+    }
+    if (err) *err = s->err;
+    return s->failed;
+}
+
+int aw_jwe_stream_new(const aw_jwk_t *key, size_t max_len, size_t max_plaintext,
+                      aw_jwe_sink_fn sink, void *ctx, aw_jwe_stream_t **out, aw_err_t *err) {
+    *out = NULL;
+    if (key && !aw_jwk_is_private(key))
+        return aw_err_set(err, AW_EINVAL, "jwe: decrypting needs the private key");
+    if (key && !sink) return aw_err_set(err, AW_EINVAL, "jwe: decrypting needs a sink");
+    aw_jwe_stream_t *s = calloc(1, sizeof *s);
+    if (!s) return aw_err_set(err, AW_ENOMEM, "jwe: out of memory");
+    s->key = key;
+    s->max_len = max_len;
+    s->max_pt = max_plaintext;
+    s->sink = sink;
+    s->ctx = ctx;
+    s->hdr.max = AW_JOSE_MAX_HEADER;
+    s->ek.max = (AW_JWK_MAX_BITS / 8) * 4 / 3 + 4;
+    s->iv.max = 16;
+    s->tag.max = AW_JWE_TAG_LEN;
+    *out = s;
+    return 0;
+}
+
+size_t aw_jwe_stream_plaintext_len(const aw_jwe_stream_t *s) {
+    return s->pt_len;
+}
+
+void aw_jwe_stream_free(aw_jwe_stream_t *s) {
+    if (!s) return;
+    aw_buf_free(&s->hdr);
+    aw_buf_free(&s->ek);
+    aw_buf_free(&s->iv);
+    aw_buf_free(&s->tag);
+    aw_jwe_info_free(&s->info);
+    EVP_CIPHER_CTX_free(s->gcm);
+    if (s->z_init) inflateEnd(&s->z);
+    aw_secure_wipe(s, sizeof *s);
+    free(s);
+}
+
+static int deliver(aw_jwe_stream_t *s, unsigned char *p, size_t n, aw_err_t *err) {
+    if (n == 0) return 0;
+    s->pt_len += n;
+    if (s->max_pt && s->pt_len > s->max_pt) {
+        char m[96];
+        snprintf(m, sizeof m, "plaintext exceeds the limit of %zu bytes", s->max_pt);
+        return stream_fail(s, err, AW_ETOOBIG, m);
+    }
+    int rc = s->sink(s->ctx, p, n);
+    aw_secure_wipe(p, n);
+    if (rc != 0) return stream_fail(s, err, AW_EIO, "the plaintext sink failed");
+    return 0;
+}
+
+/* Decrypted (unauthenticated) content → inflate when zip → sink. */
+static int content(aw_jwe_stream_t *s, unsigned char *p, size_t n, aw_err_t *err) {
+    if (!s->zip) return deliver(s, p, n, err);
+    unsigned char out[ZOUT];
+    s->z.next_in = p;
+    s->z.avail_in = (uInt)n;
+    while (s->z.avail_in > 0) {
+        if (s->zip_end)
+            return stream_fail(s, err, AW_EINVAL, "data after the end of the DEFLATE stream");
+        s->z.next_out = out;
+        s->z.avail_out = sizeof out;
+        int zr = inflate(&s->z, Z_NO_FLUSH);
+        size_t got = sizeof out - s->z.avail_out;
+        if (zr == Z_STREAM_END)
+            s->zip_end = true;
+        else if (zr != Z_OK && !(zr == Z_BUF_ERROR && got == 0)) {
+            aw_secure_wipe(out, sizeof out);
+            return stream_fail(s, err, AW_EINVAL, "zip DEF content is not valid raw DEFLATE");
+        }
+        int rc = deliver(s, out, got, err);
+        if (rc) return rc;
+        if (zr == Z_BUF_ERROR) break;
+    }
+    return 0;
+}
+
+static int ciphertext_chunk(aw_jwe_stream_t *s, aw_err_t *err) {
+    unsigned char raw[CHUNK_CHARS / 4 * 3 + 4];
+    size_t n;
+    if (aw_b64url_decode(s->chunk, s->chunk_len, raw, &n) != 0)
+        return stream_fail(s, err, AW_EINVAL, "ciphertext is not valid base64url");
+    s->chunk_len = 0;
+    s->ct_len += n;
+    if (!s->gcm) return 0;
+    unsigned char pt[sizeof raw + 16];
+    int len = 0;
+    if (EVP_DecryptUpdate(s->gcm, pt, &len, raw, (int)n) != 1)
+        return stream_fail(s, err, AW_ECRYPTO, "A256GCM decryption failed");
+    int rc = content(s, pt, (size_t)len, err);
+    aw_secure_wipe(pt, sizeof pt);
+    return rc;
+}
+
+/* Called at the '.' that ends the IV: header, key and IV are complete. */
+static int begin_content(aw_jwe_stream_t *s, aw_err_t *err) {
+    aw_err_t e = {0};
+    aw_jose__part_t hp = {s->hdr.data ? s->hdr.data : "", s->hdr.len};
+    int rc = aw_jose__parse_header(&hp, &s->info.header, "jwe", &e);
+    if (rc == 0) rc = check_header(s->info.header, &s->info, &e);
+    if (rc) {
+        s->failed = rc;
+        s->err = e;
+        if (err) *err = e;
+        return rc;
+    }
+    s->zip = s->info.zip;
+    unsigned char ek[AW_JWK_MAX_BITS / 8 + 8], iv[16];
+    size_t eklen, ivlen;
+    if (s->ek.len == 0 || aw_b64url_decode(s->ek.data, s->ek.len, ek, &eklen) != 0 ||
+        eklen < AW_JWK_MIN_BITS / 8 || eklen > AW_JWK_MAX_BITS / 8)
+        return stream_fail(s, err, AW_EINVAL, "encrypted key is not 256..1024 bytes of base64url");
+    if (s->iv.len == 0 || aw_b64url_decode(s->iv.data, s->iv.len, iv, &ivlen) != 0 || ivlen != 12)
+        return stream_fail(s, err, AW_EINVAL, "initialization vector must be 12 bytes (A256GCM)");
+    if (s->zip) {
+        if (inflateInit2(&s->z, -15) != Z_OK)
+            return stream_fail(s, err, AW_ENOMEM, "zlib init failed");
+        s->z_init = true;
+    }
+    if (!s->key) return 0;
+    if (s->info.kid && aw_jwk_kid(s->key) && strcmp(s->info.kid, aw_jwk_kid(s->key)) != 0) {
+        aw_err_set(&s->err, AW_ECRYPTO, "jwe: token is encrypted for key '%.64s', not '%.64s'",
+                   s->info.kid, aw_jwk_kid(s->key));
+        s->failed = AW_ECRYPTO;
+        if (err) *err = s->err;
+        return AW_ECRYPTO;
+    }
+    unsigned char cek[AW_JWK_MAX_BITS / 8], fake[32];
+    size_t ceklen = sizeof cek;
+    if (RAND_bytes(fake, sizeof fake) != 1)
+        return stream_fail(s, err, AW_ECRYPTO, "random generator failed");
+    if (aw_jose__rsa_oaep_decrypt(aw_jwk_pkey(s->key), EVP_sha256(), ek, eklen, cek, &ceklen) !=
+            0 ||
+        ceklen != 32)
+        memcpy(cek, fake, 32); /* RFC 7516 §11.5 */
+    aw_secure_wipe(fake, sizeof fake);
+    s->gcm = EVP_CIPHER_CTX_new();
+    int len;
+    bool ok = s->gcm && EVP_DecryptInit_ex(s->gcm, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+              EVP_CIPHER_CTX_ctrl(s->gcm, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+              EVP_DecryptInit_ex(s->gcm, NULL, NULL, cek, iv) == 1 &&
+              EVP_DecryptUpdate(s->gcm, NULL, &len, (const unsigned char *)hp.p, (int)hp.n) == 1;
+    aw_secure_wipe(cek, sizeof cek);
+    if (!ok) return stream_fail(s, err, AW_ECRYPTO, "A256GCM init failed");
+    return 0;
+}
+
+int aw_jwe_stream_feed(aw_jwe_stream_t *s, const void *data, size_t n, aw_err_t *err) {
+    if (s->failed) return stream_fail(s, err, s->failed, "");
+    if (s->max_len && n > s->max_len - s->total) {
+        char m[96];
+        snprintf(m, sizeof m, "token exceeds the limit of %zu bytes", s->max_len);
+        return stream_fail(s, err, AW_ETOOBIG, m);
+    }
+    s->total += n;
+    const char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        if (s->part == 3) {
+            /* Bulk path for the (possibly huge) ciphertext. */
+            const char *dot = memchr(p + i, '.', n - i);
+            size_t run = dot ? (size_t)(dot - (p + i)) : n - i;
+            while (run > 0) {
+                size_t take = CHUNK_CHARS - s->chunk_len;
+                if (take > run) take = run;
+                memcpy(s->chunk + s->chunk_len, p + i, take);
+                s->chunk_len += take, i += take, run -= take;
+                if (s->chunk_len == CHUNK_CHARS && ciphertext_chunk(s, err) != 0) return s->failed;
+            }
+            if (i == n) break;
+        }
+        char c = p[i];
+        if (c == '.') {
+            if (s->part == 4)
+                return stream_fail(s, err, AW_EINVAL,
+                                   "compact serialisation needs exactly 5 parts, found more");
+            if (s->part == 2 && begin_content(s, err) != 0) return s->failed;
+            if (s->part == 3 && s->chunk_len && ciphertext_chunk(s, err) != 0) return s->failed;
+            s->part++;
+            continue;
+        }
+        if (s->part == 3) {
+            s->chunk[s->chunk_len++] = c;
+            if (s->chunk_len == CHUNK_CHARS && ciphertext_chunk(s, err) != 0) return s->failed;
+            continue;
+        }
+        aw_buf_t *b = s->part == 0   ? &s->hdr
+                      : s->part == 1 ? &s->ek
+                      : s->part == 2 ? &s->iv
+                                     : &s->tag;
+        aw_buf_putc(b, c);
+        if (!aw_buf_ok(b)) {
+            static const char *const what[] = {"protected header", "encrypted key", "iv", "",
+                                               "authentication tag"};
+            char m[96];
+            snprintf(m, sizeof m, "%s is too long", what[s->part]);
+            return stream_fail(s, err, s->part == 0 ? AW_ETOOBIG : AW_EINVAL, m);
+        }
+    }
+    return 0;
+}
+
+int aw_jwe_stream_finish(aw_jwe_stream_t *s, aw_jwe_info_t *info, aw_err_t *err) {
+    memset(info, 0, sizeof *info);
+    if (s->failed) return stream_fail(s, err, s->failed, "");
+    if (s->part != 4) {
+        char m[96];
+        snprintf(m, sizeof m, "compact serialisation needs exactly 5 parts, found %d (truncated?)",
+                 s->part + 1);
+        return stream_fail(s, err, AW_EINVAL, m);
+    }
+    unsigned char rawtag[24];
+    size_t taglen;
+    if (s->tag.len != AW_JWE_TAG_LEN ||
+        aw_b64url_decode(s->tag.data, s->tag.len, rawtag, &taglen) != 0 || taglen != 16)
+        return stream_fail(s, err, AW_EINVAL, "authentication tag must be 16 bytes (A256GCM)");
+    if (s->gcm) {
+        unsigned char fin[16];
+        int len = 0;
+        if (EVP_CIPHER_CTX_ctrl(s->gcm, EVP_CTRL_GCM_SET_TAG, 16, rawtag) != 1 ||
+            EVP_DecryptFinal_ex(s->gcm, fin, &len) != 1) {
+            ERR_clear_error();
+            return stream_fail(s, err, AW_ECRYPTO,
+                               "decryption failed (wrong key, or the token was altered); discard "
+                               "the plaintext received so far");
+        }
+        if (s->zip && !s->zip_end)
+            return stream_fail(s, err, AW_EINVAL, "zip DEF content is truncated");
+    }
+    s->info.ciphertext_len = s->ct_len;
+    memcpy(s->info.tag, s->tag.data, AW_JWE_TAG_LEN);
+    s->info.tag[AW_JWE_TAG_LEN] = 0;
+    *info = s->info;
+    memset(&s->info, 0, sizeof s->info);
+    s->failed = AW_ESTATE; /* finished: no more feeding */
+    aw_err_set(&s->err, AW_ESTATE, "jwe: stream already finished");
+    return 0;
 }

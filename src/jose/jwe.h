@@ -72,4 +72,29 @@ int aw_jwe_open(const aw_jwk_t *key, const char *compact, size_t len, size_t max
                 aw_jwe_opened_t *out, aw_err_t *err);
 void aw_jwe_opened_free(aw_jwe_opened_t *o);
 
+/* Streaming: checks (key NULL) or decrypts (private key) a compact JWE
+ * that arrives in chunks of any size, with memory bounded independently of
+ * its length: for attachments (FIT-Connect allows 500 MB) that are
+ * stored or written to disk as they arrive.
+ *
+ * With a key, plaintext goes to sink as it is decrypted. It is NOT
+ * authenticated until aw_jwe_stream_finish returns 0: on any error the
+ * caller must discard everything the sink received (e.g. unlink the
+ * temporary file). The chunk passed to sink is wiped after the call.
+ * max_len bounds the token (0: unbounded), max_plaintext the plaintext,
+ * also after inflating zip DEF (0: unbounded). sink returning non-zero
+ * aborts with AW_EIO. Errors are sticky. */
+typedef int (*aw_jwe_sink_fn)(void *ctx, const unsigned char *p, size_t n);
+typedef struct aw_jwe_stream aw_jwe_stream_t;
+
+int aw_jwe_stream_new(const aw_jwk_t *key, size_t max_len, size_t max_plaintext,
+                      aw_jwe_sink_fn sink, void *ctx, aw_jwe_stream_t **out, aw_err_t *err);
+int aw_jwe_stream_feed(aw_jwe_stream_t *s, const void *data, size_t n, aw_err_t *err);
+/* Ends the token: checks the tag (and with a key authenticates all
+ * plaintext). Fills info (aw_jwe_info_free) on success. */
+int aw_jwe_stream_finish(aw_jwe_stream_t *s, aw_jwe_info_t *info, aw_err_t *err);
+/* Plaintext bytes delivered to the sink so far. */
+size_t aw_jwe_stream_plaintext_len(const aw_jwe_stream_t *s);
+void aw_jwe_stream_free(aw_jwe_stream_t *s);
+
 #endif

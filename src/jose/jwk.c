@@ -13,6 +13,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -171,6 +172,7 @@ static int build_pkey(BIGNUM *const *bns, bool priv, bool crt, EVP_PKEY **out, a
     rc = AW_EINVAL;
     if (EVP_PKEY_fromdata_init(ctx) != 1 ||
         EVP_PKEY_fromdata(ctx, out, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        ERR_clear_error();
         aw_err_set(err, AW_EINVAL, "jwk: OpenSSL does not accept the RSA key parameters");
         goto done;
     }
@@ -573,6 +575,7 @@ static void check_x5c(const aw_jwk_t *k, const aw_jwk_check_opts_t *o, aw_buf_t 
         X509_STORE_free(store);
     }
     for (size_t i = 0; i < n; i++) X509_free(certs[i]);
+    ERR_clear_error();
 }
 
 int aw_jwk_check_fitconnect(const aw_jwk_t *k, aw_jwk_purpose_t purpose,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/rsa.h>
 
 #include "base/b64.h"
@@ -140,7 +141,10 @@ int aw_jose__gcm_decrypt(const unsigned char key[32], const unsigned char iv[12]
     if (EVP_DecryptFinal_ex(c, pt, &len) != 1) goto done;
     rc = 0;
 done:
-    if (rc) aw_secure_wipe(pt0, total);
+    if (rc) {
+        aw_secure_wipe(pt0, total);
+        ERR_clear_error();
+    }
     EVP_CIPHER_CTX_free(c);
     return rc;
 }
@@ -172,6 +176,9 @@ int aw_jose__rsa_oaep_decrypt(EVP_PKEY *pkey, const EVP_MD *md, const unsigned c
     if (!c) return AW_ECRYPTO;
     int rc = EVP_PKEY_decrypt(c, out, outlen, in, inlen) == 1 ? 0 : AW_ECRYPTO;
     EVP_PKEY_CTX_free(c);
+    /* Failures are expected input here: keep OpenSSL's per-thread error
+     * queue clean for whoever calls ERR_get_error next. */
+    if (rc) ERR_clear_error();
     return rc;
 }
 
@@ -220,5 +227,6 @@ int aw_jose__pss_verify(EVP_PKEY *pkey, const EVP_MD *md, const void *msg, size_
     if (!m) return AW_ECRYPTO;
     int rc = EVP_DigestVerify(m, sig, siglen, msg, msglen) == 1 ? 0 : AW_ECRYPTO;
     EVP_MD_CTX_free(m);
+    if (rc) ERR_clear_error();
     return rc;
 }

@@ -400,3 +400,140 @@ TEST_T(wycheproof_rsa_oaep_256_4096, 120) {
     ASSERT_GE(checked, 20);
     json_decref(v);
 }
+
+/* ---- streaming ---------------------------------------------------------- */
+
+static int sink_buf(void *ctx, const unsigned char *p, size_t n) {
+    aw_buf_append(ctx, p, n);
+    return 0;
+}
+
+static int sink_fail(void *ctx, const unsigned char *p, size_t n) {
+    (void)ctx, (void)p, (void)n;
+    return -1;
+}
+
+/* Streams tok in chunks of `step`; returns the finish/feed code. */
+static int stream_open(const aw_jwk_t *k, const char *tok, size_t len, size_t step, size_t max_pt,
+                       aw_buf_t *out, aw_jwe_info_t *info, aw_err_t *err) {
+    aw_jwe_stream_t *s;
+    ASSERT_EQ(aw_jwe_stream_new(k, 0, max_pt, k ? sink_buf : NULL, out, &s, err), 0);
+    int rc = 0;
+    for (size_t off = 0; off < len && rc == 0; off += step)
+        rc = aw_jwe_stream_feed(s, tok + off, len - off < step ? len - off : step, err);
+    if (rc == 0) rc = aw_jwe_stream_finish(s, info, err);
+    aw_jwe_stream_free(s);
+    return rc;
+}
+
+static char *big_text(size_t n) {
+    char *t = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) t[i] = "Hundesteuer K\xc3\xb6ln 0123456789 "[i % 30];
+    t[n] = 0;
+    return t;
+}
+
+TEST(stream_matches_open_for_any_chunking) {
+    aw_jwk_t *k = test_key("a", "enc.private");
+    size_t n = 20000;
+    char *pt = big_text(n);
+    aw_buf_t tok = AW_BUF_INIT;
+    aw_err_t err = {0};
+    char tag[AW_JWE_TAG_LEN + 1];
+    ASSERT_EQ(aw_jwe_seal(k, pt, n, "application/pdf", &tok, tag, &err), 0);
+    char *zipped =
+        make_jwe(k, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\",\"zip\":\"DEF\"}", pt, n, true);
+    size_t steps[] = {1, 3, 7, 100, 4095, 4096, 5000, 1 << 20};
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        for (int z = 0; z < 2; z++) {
+            const char *t = z ? zipped : tok.data;
+            aw_buf_t out = AW_BUF_INIT;
+            aw_jwe_info_t info;
+            int rc = stream_open(k, t, strlen(t), steps[i], 0, &out, &info, &err);
+            ASSERT_MSG(rc == 0, "step %zu zip %d: %s", steps[i], z, err.msg);
+            ASSERT_EQ(out.len, n);
+            ASSERT_MEM(out.data, pt, n);
+            ASSERT_STR(info.tag, strrchr(t, '.') + 1);
+            ASSERT_EQ(info.zip, z);
+            if (!z) ASSERT_STR(info.cty, "application/pdf");
+            aw_jwe_info_free(&info);
+            aw_buf_free(&out);
+            /* Check-only mode agrees with aw_jwe_inspect. */
+            aw_jwe_info_t a, b;
+            ASSERT_EQ(stream_open(NULL, t, strlen(t), steps[i], 0, NULL, &a, &err), 0);
+            ASSERT_EQ(aw_jwe_inspect(t, strlen(t), 0, &b, &err), 0);
+            ASSERT_STR(a.tag, b.tag);
+            ASSERT_EQ(a.ciphertext_len, b.ciphertext_len);
+            ASSERT(json_equal(a.header, b.header));
+            aw_jwe_info_free(&a), aw_jwe_info_free(&b);
+        }
+    }
+    free(zipped), free(pt);
+    aw_buf_free(&tok);
+    aw_jwk_free(k);
+}
+
+TEST(stream_refuses_bad_tokens) {
+    aw_jwk_t *k = test_key("a", "enc.private"), *other = test_key("b", "enc.private");
+    char *pt = big_text(9000);
+    aw_buf_t tok = AW_BUF_INIT;
+    aw_err_t err = {0};
+    ASSERT_EQ(aw_jwe_seal(k, pt, 9000, NULL, &tok, NULL, &err), 0);
+    aw_buf_t out = AW_BUF_INIT;
+    aw_jwe_info_t info;
+    /* Altered ciphertext: detected at finish. */
+    char *t = strdup(tok.data);
+    size_t mid = strlen(t) / 2;
+    t[mid] = t[mid] == 'A' ? 'B' : 'A';
+    ASSERT_EQ(stream_open(k, t, strlen(t), 1000, 0, &out, &info, &err), AW_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "discard");
+    aw_buf_free(&out);
+    free(t);
+    /* Wrong key (kid names the right one). */
+    ASSERT_EQ(stream_open(other, tok.data, tok.len, 512, 0, &out, &info, &err), AW_ECRYPTO);
+    ASSERT_CONTAINS(err.msg, "encrypted for key 'TEST-ONLY-a-enc'");
+    aw_buf_free(&out);
+    /* Truncations. */
+    for (size_t cut = 0; cut < tok.len; cut += 97) {
+        int rc = stream_open(k, tok.data, cut, 333, 0, &out, &info, &err);
+        ASSERT_MSG(rc != 0, "truncated at %zu accepted", cut);
+        aw_buf_free(&out);
+    }
+    /* Bounds. */
+    ASSERT_EQ(stream_open(k, tok.data, tok.len, 4096, 8999, &out, &info, &err), AW_ETOOBIG);
+    aw_buf_free(&out);
+    aw_jwe_stream_t *s;
+    ASSERT_EQ(aw_jwe_stream_new(NULL, 1000, 0, NULL, NULL, &s, &err), 0);
+    ASSERT_EQ(aw_jwe_stream_feed(s, tok.data, tok.len, &err), AW_ETOOBIG);
+    ASSERT_EQ(aw_jwe_stream_finish(s, &info, &err), AW_ETOOBIG); /* sticky */
+    aw_jwe_stream_free(s);
+    /* Other alg, duplicate names, six parts. */
+    char *bad = make_jwe(k, "{\"alg\":\"RSA1_5\",\"enc\":\"A256GCM\"}", "x", 1, false);
+    ASSERT_EQ(stream_open(k, bad, strlen(bad), 10, 0, &out, &info, &err), AW_EUNSUPPORTED);
+    ASSERT_CONTAINS(err.msg, "RSA1_5");
+    free(bad);
+    bad = make_jwe(k, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\",\"enc\":\"A256GCM\"}", "x", 1,
+                   false);
+    ASSERT_EQ(stream_open(NULL, bad, strlen(bad), 10, 0, NULL, &info, &err), AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "duplicate");
+    free(bad);
+    aw_buf_t six = AW_BUF_INIT;
+    aw_buf_printf(&six, "%s.AAAA", tok.data);
+    ASSERT_EQ(stream_open(NULL, six.data, six.len, 100, 0, NULL, &info, &err), AW_EINVAL);
+    aw_buf_free(&six);
+    /* A failing sink aborts. */
+    ASSERT_EQ(aw_jwe_stream_new(k, 0, 0, sink_fail, NULL, &s, &err), 0);
+    ASSERT_EQ(aw_jwe_stream_feed(s, tok.data, tok.len, &err), AW_EIO);
+    aw_jwe_stream_free(s);
+    /* Zip bomb through the stream. */
+    size_t big = 8u << 20;
+    char *zeros = calloc(1, big);
+    char *bomb = make_jwe(k, "{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256GCM\",\"zip\":\"DEF\"}",
+                          zeros, big, true);
+    ASSERT_EQ(stream_open(k, bomb, strlen(bomb), 4096, 1u << 20, &out, &info, &err), AW_ETOOBIG);
+    ASSERT_LE(out.len, 1u << 20);
+    aw_buf_free(&out);
+    free(bomb), free(zeros), free(pt);
+    aw_buf_free(&tok);
+    aw_jwk_free(k), aw_jwk_free(other);
+}
