@@ -19,8 +19,10 @@ CC       ?= cc
 T        ?=
 J        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
-PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq \
+PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq zlib \
         libpcre2-8 cairo libcurl
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -31,11 +33,11 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wvla -Wformat=2 -Wno-format-truncation
 DEFS    := -D_GNU_SOURCE -DAW_VERSION='"$(VERSION)"'
-INCS    := -Isrc -Itests/runner -I$(O)/gen $(PKG_CFLAGS)
+INCS    := -Isrc -Itests/runner -Itests/integration -I$(O)/gen $(PKG_CFLAGS)
 
 REL_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O2 -g -fstack-protector-strong \
                -D_FORTIFY_SOURCE=2 -fPIE
-REL_LDFLAGS := -pie -Wl,-z,relro,-z,now
+REL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 SAN_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -DAW_SANITIZE=1
@@ -92,29 +94,34 @@ $(O)/gen:
 # ---- release ------------------------------------------------------------
 $(O)/release/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(O)/release/gen/aw_embedded.o: $(GEN_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
 
 $(BIN): $(REL_OBJ) $(O)/release/src/main.o
-	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- sanitizer build (tests) --------------------------------------------
 $(O)/asan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+	@echo '  CC/SAN  $<'
+	$(Q)$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(O)/asan/gen/aw_embedded.o: $(GEN_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -c $< -o $@
 
 $(SAN_BIN): $(SAN_OBJ) $(O)/asan/src/main.o
-	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(TEST_BIN): $(SAN_OBJ) $(TEST_OBJ)
-	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- benchmarks, fuzzing -------------------------------------------------
 # Every bench/<x>.c becomes $(O)/release/bench/<x> (linked with the library).
@@ -124,7 +131,8 @@ BENCH_BINS := $(patsubst bench/%.c,$(O)/release/bench/%,$(BENCH_SRC))
 
 $(O)/release/bench/%: bench/%.c $(REL_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS)
 
 bench-build: $(BIN) $(BENCH_BINS)
 
@@ -134,7 +142,7 @@ bench: deps
 	BENCH_BIN_DIR=$(abspath $(O)/release/bench) bench/run
 
 FUZZ_CFLAGS := $(WARN) $(DEFS) $(INCS) -O1 -g -fsanitize=fuzzer,address,undefined \
-               -Wno-missing-prototypes
+               -Wno-missing-prototypes -Wno-unknown-warning-option -Wno-format-nonliteral
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
 
 $(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC)

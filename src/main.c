@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
+#include "fim/fim.h"
+#include "jose/cli.h"
+
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -20,7 +24,11 @@ static int cmd_version(int argc, char **argv) {
 
 /* One line per subcommand; keep the order of `amtsweg --help`. */
 static const command_t COMMANDS[] = {
+    {"serve", aw_app_cli_serve, "run the HTTP server"},
+    {"demo", aw_app_cli_demo, "run the server with the demo data (SQLite under var/)"},
     {"version", cmd_version, "print the version"},
+    {"schema", aw_fim_cli_schema, "read, check, show, export and validate FIM schemas"},
+    {"keys", aw_jose_cli_keys, "create encryption and signature keys (JWK)"},
 };
 
 static void usage(FILE *f) {

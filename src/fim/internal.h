@@ -1,0 +1,51 @@
+/*
+ * internal — helpers shared by the files of src/fim; not for other modules.
+ */
+#ifndef AW_FIM_INTERNAL_H
+#define AW_FIM_INTERNAL_H
+
+#include <libxml/tree.h>
+
+#include "fim/fim.h"
+
+/* Adds a load warning to the schema (kept in its arena). */
+void aw_fim__warn(aw_fim_schema_t *s, const char *elem_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Normalizes a 9-character FIM id (F60000227) to the 12-character form
+ * (F60000000227) so XDF2 and XDF3 ids compare equal; other ids are copied. */
+const char *aw_fim__norm_id(const char *id, char out[32]);
+bool aw_fim__id_eq(const char *a, const char *b);
+
+/* Parses untrusted XML safely: size bound, no DTD (refused), no network, no
+ * entity expansion. The caller frees the document with xmlFreeDoc. */
+int aw_fim__xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *out, aw_err_t *err);
+/* Reads a whole file with a size bound (caller frees). */
+int aw_fim__read_file(const char *path, size_t max, char **out, size_t *len, aw_err_t *err);
+
+/* Local-name helpers (namespaces are checked on the root only). */
+bool aw_fim__is(xmlNodePtr n, const char *local);
+xmlNodePtr aw_fim__child(xmlNodePtr n, const char *local);
+/* Trimmed text content copied into the arena; NULL when the node is NULL. */
+char *aw_fim__text(aw_arena_t *a, xmlNodePtr n);
+
+/* UTF-8 code point count (invalid bytes count as one each). */
+size_t aw_fim__utf8_len(const char *s, size_t n);
+
+/* Value checks shared by validator, export and quality checks. */
+bool aw_fim__is_date(const char *s);     /* YYYY-MM-DD, a real date */
+bool aw_fim__is_time(const char *s);     /* hh:mm[:ss] */
+bool aw_fim__is_datetime(const char *s); /* RFC 3339 date-time with offset */
+bool aw_fim__parse_num(const char *s, double *out);
+bool aw_fim__parse_uint(const char *s, uint32_t *out);
+
+/* Overlay evaluation, called by the validator. `root` is the json_t *. */
+typedef struct aw_fim_overlay aw_fim_overlay_t;
+void aw_fim__overlay_free(aw_fim_overlay_t *o);
+void aw_fim__overlay_eval(const aw_fim_schema_t *s, const void *root, aw_fim_errors_t *errs);
+
+/* Adds an error to a list (strings are copied). */
+void aw_fim__error_add(aw_fim_errors_t *errs, const char *path, const aw_fim_elem_t *e,
+                       const char *code, const char *text_de, const char *text_en,
+                       const char *rule_id);
+
+#endif

@@ -1,0 +1,67 @@
+#include "http/json.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Finds the first position where nesting exceeds max_depth, tracking line
+ * and column; strings are skipped (escapes honoured). */
+static int depth_scan(const char *s, size_t len, int max_depth, aw_json_error_t *je) {
+    int depth = 0, line = 1, col = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') {
+            line++;
+            col = 0;
+        } else if ((c & 0xc0) != 0x80) {
+            col++;
+        }
+        if (in_str) {
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == '"')
+            in_str = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > max_depth) {
+                je->line = line;
+                je->column = col;
+                je->position = i;
+                snprintf(je->text, sizeof je->text, "nesting deeper than %d levels", max_depth);
+                return -1;
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+json_t *aw_json_parse_strict(const char *data, size_t len, int max_depth, aw_json_error_t *jerr,
+                             aw_err_t *err) {
+    aw_json_error_t local;
+    aw_json_error_t *je = jerr ? jerr : &local;
+    memset(je, 0, sizeof *je);
+    if (max_depth <= 0) max_depth = AW_JSON_MAX_DEPTH;
+    if (depth_scan(data, len, max_depth, je) < 0) {
+        aw_err_set(err, AW_ETOOBIG, "line %d, column %d: %s", je->line, je->column, je->text);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+    if (!v) {
+        je->line = e.line > 0 ? e.line : 0;
+        je->column = e.column > 0 ? e.column : 0;
+        je->position = (size_t)(e.position > 0 ? e.position : 0);
+        snprintf(je->text, sizeof je->text, "%s", e.text);
+        aw_err_set(err, AW_EINVAL, "line %d, column %d: %s", je->line, je->column, e.text);
+        return NULL;
+    }
+    return v;
+}

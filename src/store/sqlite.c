@@ -1,0 +1,448 @@
+/*
+ * sqlite.c — the SQLite engine.
+ *
+ * One file, WAL journal: readers never block the writer and see a snapshot;
+ * one writer at a time. Settings on every connection and why:
+ *  - journal_mode=WAL: concurrent readers during writes, sequential I/O.
+ *  - synchronous=FULL: the WAL is fsynced at every commit, so a commit that
+ *    returned survives power loss (NORMAL would only sync at checkpoints).
+ *  - foreign_keys=ON: SQLite leaves them off by default.
+ *  - busy_timeout: other processes (amtsweg inbox next to amtsweg serve)
+ *    may hold the write lock for a moment; wait instead of failing.
+ *  - trusted_schema=OFF: no functions with side effects from schema objects.
+ * Write transactions use BEGIN IMMEDIATE so the write lock is taken at the
+ * start (a deferred transaction that reads first and then writes can fail
+ * with SQLITE_BUSY in a way no retry inside it can fix). Within this process
+ * writers queue on a mutex first, so threads do not poll SQLite's lock.
+ * Connections are opened with SQLITE_OPEN_NOMUTEX: the pool guarantees a
+ * connection is used by one thread at a time.
+ */
+#include "store/engine.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    char *path;
+    pthread_mutex_t write_mu; /* in-process writer queue */
+    int busy_ms;
+} sq_store_t;
+
+typedef struct sq_stmt sq_stmt_t;
+
+struct aw_conn {
+    sqlite3 *db;
+    sq_store_t *ss;
+    sq_stmt_t **stmts; /* cached (and transient while in use) statements */
+    size_t n_stmts, cap_stmts;
+    int mode;          /* of the current transaction; 0 outside one */
+    bool write_locked; /* holds ss->write_mu */
+};
+
+struct sq_stmt {
+    aw_sql_t base;
+    aw_conn_t *c;
+    sqlite3_stmt *st;
+    char *key; /* the statement text as given (with $N) */
+    bool busy, cached;
+    int bind_rc;
+    int64_t changes;
+};
+
+static int map_rc(sqlite3 *db, int rc, const char *what, aw_err_t *err) {
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return aw_err_set(err, AW_ECONFLICT, "store: %s: %s", what, msg);
+    default:
+        break;
+    }
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        return aw_err_set(err, AW_EINVAL, "store: %s: %s", what, msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return aw_err_set(err, AW_EBUSY, "store: %s: database is locked; retry later", what);
+    case SQLITE_NOMEM:
+        return aw_err_set(err, AW_ENOMEM, "store: %s: out of memory", what);
+    case SQLITE_FULL:
+        return aw_err_set(err, AW_EIO, "store: %s: disk full", what);
+    case SQLITE_TOOBIG:
+        return aw_err_set(err, AW_ETOOBIG, "store: %s: value too big", what);
+    default:
+        return aw_err_set(err, AW_EIO, "store: %s: %s", what, msg);
+    }
+}
+
+/* ---- store --------------------------------------------------------------- */
+
+static int check_path(const char *path, aw_err_t *err) {
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return aw_err_set(err, AW_EINVAL,
+                          "store: '%s' is not supported; give the path of a database file", path);
+    char *copy = strdup(path);
+    if (!copy) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+    const char *dir = dirname(copy);
+    struct stat sb;
+    int rc = 0;
+    if (stat(dir, &sb) != 0) {
+        rc = aw_err_set(err, AW_EIO, "store: cannot open database %s: directory %s: %s", path, dir,
+                        strerror(errno));
+    } else if (!S_ISDIR(sb.st_mode)) {
+        rc = aw_err_set(err, AW_EIO, "store: cannot open database %s: %s is not a directory", path,
+                        dir);
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        /* WAL needs to create PATH-wal and PATH-shm next to the file. */
+        rc = aw_err_set(err, AW_EIO, "store: cannot open database %s: directory %s is not writable",
+                        path, dir);
+    } else if (stat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            rc = aw_err_set(err, AW_EIO, "store: cannot open database %s: it is a directory", path);
+        else if (access(path, R_OK | W_OK) != 0)
+            rc = aw_err_set(err, AW_EIO, "store: cannot open database %s: %s", path,
+                            strerror(errno));
+    }
+    free(copy);
+    return rc;
+}
+
+static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
+    int rc = check_path(target, err);
+    if (rc != 0) return rc;
+    if (!sqlite3_threadsafe())
+        return aw_err_set(err, AW_EUNSUPPORTED, "store: SQLite was built without thread support");
+    sq_store_t *ss = calloc(1, sizeof *ss);
+    if (!ss || !(ss->path = strdup(target))) {
+        free(ss);
+        return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+    }
+    pthread_mutex_init(&ss->write_mu, NULL);
+    ss->busy_ms = st->opts.busy_timeout_ms;
+    st->impl = ss;
+    return 0;
+}
+
+static void sq_close(aw_store_t *st) {
+    sq_store_t *ss = st->impl;
+    if (!ss) return;
+    pthread_mutex_destroy(&ss->write_mu);
+    free(ss->path);
+    free(ss);
+    st->impl = NULL;
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+static void stmt_free(sq_stmt_t *s) {
+    sqlite3_finalize(s->st);
+    free(s->key);
+    free(s);
+}
+
+static void sq_conn_close(aw_conn_t *c) {
+    if (!c) return;
+    for (size_t i = 0; i < c->n_stmts; i++) stmt_free(c->stmts[i]);
+    free(c->stmts);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static int pragma_expect(aw_conn_t *c, const char *sql, const char *want, aw_err_t *err) {
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) return map_rc(c->db, rc, c->ss->path, err);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && want) {
+        const char *got = (const char *)sqlite3_column_text(s, 0);
+        if (!got || strcmp(got, want) != 0) {
+            aw_err_set(err, AW_EIO, "store: %s: '%s' returned '%s', expected '%s'", c->ss->path,
+                       sql, got ? got : "", want);
+            sqlite3_finalize(s);
+            return AW_EIO;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        rc = map_rc(c->db, rc, c->ss->path, err);
+        sqlite3_finalize(s);
+        return rc;
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
+    sq_store_t *ss = st->impl;
+    aw_conn_t *c = calloc(1, sizeof *c);
+    if (!c) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+    c->ss = ss;
+    int rc = sqlite3_open_v2(
+        ss->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        aw_err_set(err, AW_EIO, "store: cannot open database %s: %s", ss->path,
+                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        sq_conn_close(c);
+        return AW_EIO;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, ss->busy_ms);
+    int r = pragma_expect(c, "PRAGMA journal_mode=WAL", "wal", err);
+    if (r == 0) r = pragma_expect(c, "PRAGMA synchronous=FULL", NULL, err);
+    if (r == 0) r = pragma_expect(c, "PRAGMA foreign_keys=ON", NULL, err);
+    if (r == 0) r = pragma_expect(c, "PRAGMA trusted_schema=OFF", NULL, err);
+    if (r != 0) {
+        if (err && strstr(err->msg, "not a database"))
+            aw_err_set(err, AW_EIO, "store: %s is not an SQLite database", ss->path);
+        sq_conn_close(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Outside a transaction a healthy connection is in autocommit mode; one
+ * stuck inside a transaction (a ROLLBACK that failed) is not reused. */
+static bool sq_conn_ok(aw_conn_t *c) {
+    return sqlite3_get_autocommit(c->db) != 0;
+}
+
+static void release_stmts(aw_conn_t *c) {
+    for (size_t i = 0; i < c->n_stmts;) {
+        sq_stmt_t *s = c->stmts[i];
+        if (s->busy) aw_sql_done(&s->base);
+        /* done removed a transient statement: look at the same slot again */
+        if (i < c->n_stmts && c->stmts[i] == s) i++;
+    }
+}
+
+static int simple_exec(aw_conn_t *c, const char *sql, aw_err_t *err) {
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : map_rc(c->db, rc, sql, err);
+}
+
+static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
+    if (mode == AW_TX_WRITE) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += c->ss->busy_ms / 1000;
+        dl.tv_nsec += (long)(c->ss->busy_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        if (pthread_mutex_timedlock(&c->ss->write_mu, &dl) != 0)
+            return aw_err_set(err, AW_EBUSY,
+                              "store: another write transaction held the lock for %d ms; "
+                              "retry later",
+                              c->ss->busy_ms);
+        c->write_locked = true;
+    }
+    int rc = simple_exec(c, mode == AW_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
+    if (rc != 0) {
+        if (c->write_locked) pthread_mutex_unlock(&c->ss->write_mu);
+        c->write_locked = false;
+        return rc;
+    }
+    c->mode = mode;
+    return 0;
+}
+
+static void end_tx(aw_conn_t *c) {
+    c->mode = 0;
+    if (c->write_locked) pthread_mutex_unlock(&c->ss->write_mu);
+    c->write_locked = false;
+}
+
+static void sq_rollback(aw_conn_t *c) {
+    release_stmts(c);
+    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    end_tx(c);
+}
+
+static int sq_commit(aw_conn_t *c, aw_err_t *err) {
+    release_stmts(c);
+    int rc = simple_exec(c, "COMMIT", err);
+    if (rc != 0) {
+        aw_err_prefix(err, "commit failed, transaction rolled back");
+        if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    end_tx(c);
+    return rc;
+}
+
+static int sq_exec_script(aw_conn_t *c, const char *sql, aw_err_t *err) {
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        aw_err_set(err, AW_EIO, "store: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return AW_EIO;
+    }
+    return 0;
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+static int sq_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out, aw_err_t *err) {
+    sq_stmt_t *found = NULL;
+    bool cached_busy = false;
+    /* Linear: the program has a bounded set of constant statements and the
+     * pointer comparison hits first almost always. */
+    for (size_t i = 0; i < c->n_stmts; i++) {
+        sq_stmt_t *s = c->stmts[i];
+        if (!s->cached) continue;
+        if (s->key == sql || strcmp(s->key, sql) == 0) {
+            if (s->busy)
+                cached_busy = true;
+            else
+                found = s;
+            break;
+        }
+    }
+    if (!found) {
+        if (c->n_stmts == c->cap_stmts) {
+            size_t nc = c->cap_stmts ? c->cap_stmts * 2 : 32;
+            sq_stmt_t **ns = realloc(c->stmts, nc * sizeof *ns);
+            if (!ns) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+            c->stmts = ns;
+            c->cap_stmts = nc;
+        }
+        found = calloc(1, sizeof *found);
+        char *q = aw_sql_dollar_to_qmark(sql);
+        if (!found || !q || !(found->key = strdup(sql))) {
+            free(q);
+            if (found) free(found->key);
+            free(found);
+            return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+        }
+        int rc = sqlite3_prepare_v3(c->db, q, -1, cached_busy ? 0 : SQLITE_PREPARE_PERSISTENT,
+                                    &found->st, NULL);
+        free(q);
+        if (rc != SQLITE_OK) {
+            rc = map_rc(c->db, rc, "prepare", err);
+            aw_err_prefix(err, "SQL '%.200s'", sql);
+            free(found->key);
+            free(found);
+            return rc;
+        }
+        found->base.eng = &aw_store_engine_sqlite;
+        found->c = c;
+        found->cached = !cached_busy;
+        c->stmts[c->n_stmts++] = found;
+    }
+    found->busy = true;
+    found->bind_rc = 0;
+    found->changes = 0;
+    found->base.tx = tx;
+    *out = &found->base;
+    return 0;
+}
+
+static void note_bind(sq_stmt_t *s, int rc) {
+    if (rc != SQLITE_OK && s->bind_rc == 0) s->bind_rc = rc;
+}
+
+static void sq_bind_text(aw_sql_t *b, int i, const char *v) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    note_bind(s, v ? sqlite3_bind_text(s->st, i, v, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(s->st, i));
+}
+static void sq_bind_int64(aw_sql_t *b, int i, int64_t v) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    note_bind(s, sqlite3_bind_int64(s->st, i, v));
+}
+static void sq_bind_null(aw_sql_t *b, int i) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    note_bind(s, sqlite3_bind_null(s->st, i));
+}
+static void sq_bind_blob(aw_sql_t *b, int i, const void *v, size_t n) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    note_bind(s, sqlite3_bind_blob64(s->st, i, v ? v : "", n, SQLITE_TRANSIENT));
+}
+
+static int sq_step(aw_sql_t *b, aw_err_t *err) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    if (s->bind_rc) return map_rc(s->c->db, s->bind_rc, "bind", err);
+    if (s->c->mode == AW_TX_READ && !sqlite3_stmt_readonly(s->st))
+        return aw_err_set(err, AW_ESTATE, "store: write statement in a read transaction");
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) {
+        s->changes = sqlite3_changes64(s->c->db);
+        return 0;
+    }
+    return map_rc(s->c->db, rc, "statement", err);
+}
+
+static bool sq_col_null(aw_sql_t *b, int col) {
+    return sqlite3_column_type(((sq_stmt_t *)b)->st, col) == SQLITE_NULL;
+}
+static const char *sq_col_text(aw_sql_t *b, int col) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    if (sqlite3_column_type(s->st, col) == SQLITE_NULL) return NULL;
+    return (const char *)sqlite3_column_text(s->st, col);
+}
+static int64_t sq_col_int64(aw_sql_t *b, int col) {
+    return sqlite3_column_int64(((sq_stmt_t *)b)->st, col);
+}
+static const void *sq_col_blob(aw_sql_t *b, int col, size_t *n) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    const void *p = sqlite3_column_blob(s->st, col);
+    *n = (size_t)sqlite3_column_bytes(s->st, col);
+    return p;
+}
+static int64_t sq_changes(aw_sql_t *b) {
+    return ((sq_stmt_t *)b)->changes;
+}
+
+static void sq_done(aw_sql_t *b) {
+    sq_stmt_t *s = (sq_stmt_t *)b;
+    sqlite3_reset(s->st);
+    sqlite3_clear_bindings(s->st);
+    s->busy = false;
+    s->base.tx = NULL;
+    if (!s->cached) {
+        aw_conn_t *c = s->c;
+        for (size_t i = 0; i < c->n_stmts; i++) {
+            if (c->stmts[i] == s) {
+                c->stmts[i] = c->stmts[--c->n_stmts];
+                break;
+            }
+        }
+        stmt_free(s);
+    }
+}
+
+const aw_store_engine_t aw_store_engine_sqlite = {
+    .name = "sqlite",
+    .dialect = AW_SQL_SQLITE,
+    .open = sq_open,
+    .close = sq_close,
+    .conn_open = sq_conn_open,
+    .conn_close = sq_conn_close,
+    .conn_ok = sq_conn_ok,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .exec_script = sq_exec_script,
+    .prepare = sq_prepare,
+    .bind_text = sq_bind_text,
+    .bind_int64 = sq_bind_int64,
+    .bind_null = sq_bind_null,
+    .bind_blob = sq_bind_blob,
+    .step = sq_step,
+    .col_null = sq_col_null,
+    .col_text = sq_col_text,
+    .col_int64 = sq_col_int64,
+    .col_blob = sq_col_blob,
+    .changes = sq_changes,
+    .done = sq_done,
+};

@@ -1,0 +1,194 @@
+/* Tests for src/fim/validate.c: all errors at once, paths, messages. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fim/fim.h"
+#include "test.h"
+
+static aw_fim_schema_t *types(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/fim/unit/types.xml", aw_test_srcdir());
+    aw_fim_schema_t *s;
+    aw_err_t err;
+    ASSERT_MSG(aw_fim_schema_load(path, NULL, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+static int run(aw_fim_schema_t *s, const char *json, aw_fim_errors_t *errs) {
+    aw_fim_errors_init(errs);
+    aw_err_t err;
+    return aw_fim_validate(s, json, strlen(json), errs, &err);
+}
+
+#define VALID_BASE                                                                   \
+    "\"G99000000001\":{\"F99000000001\":\"01067\"},\"F99000000003\":\"1990-05-17\"," \
+    "\"F99000000006\":[\"01\"]"
+
+TEST(valid_document) {
+    aw_fim_schema_t *s = types();
+    aw_fim_errors_t e;
+    ASSERT_EQ(run(s,
+                  "{" VALID_BASE ",\"F99000000004\":3,\"F99000000005\":true,"
+                  "\"F99000000007\":12.5,\"F99000000009\":\"08:30\"}",
+                  &e),
+              0);
+    ASSERT_EQ(e.n, 0);
+    aw_fim_errors_free(&e);
+    aw_fim_schema_free(s);
+}
+
+TEST(postleitzahl_message) {
+    aw_fim_schema_t *s = types();
+    aw_fim_errors_t e;
+    ASSERT_EQ(run(s,
+                  "{\"G99000000001\":{\"F99000000001\":\"1234\"},\"F99000000003\":\"1990-05-17\","
+                  "\"F99000000006\":[\"01\"]}",
+                  &e),
+              AW_EINVAL);
+    ASSERT_EQ(e.n, 1);
+    ASSERT_STR(e.v[0].path, "/G99000000001/F99000000001");
+    ASSERT_STR(e.v[0].field_id, "F99000000001");
+    ASSERT_STR(e.v[0].label, "Postleitzahl");
+    ASSERT_STR(e.v[0].msg_de, "Postleitzahl: Bitte genau 5 Ziffern eingeben.");
+    ASSERT_STR(e.v[0].msg_en, "Postleitzahl: Please enter exactly 5 digits.");
+    ASSERT_STR(e.v[0].text_de, "Bitte genau 5 Ziffern eingeben.");
+    /* right length, wrong digits (00xxx is not a German postcode) */
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s,
+                  "{\"G99000000001\":{\"F99000000001\":\"00123\"},\"F99000000003\":\"1990-05-17\","
+                  "\"F99000000006\":[\"01\"]}",
+                  &e),
+              AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "pattern");
+    ASSERT_STR(e.v[0].msg_de, "Postleitzahl: Bitte genau 5 Ziffern eingeben.");
+    ASSERT_NOT_NULL(aw_fim_errors_for(&e, "/G99000000001/F99000000001"));
+    ASSERT_NULL(aw_fim_errors_for(&e, "/F99000000003"));
+    aw_fim_errors_free(&e);
+    aw_fim_schema_free(s);
+}
+
+TEST(all_errors_at_once) {
+    aw_fim_schema_t *s = types();
+    aw_fim_errors_t e;
+    ASSERT_EQ(run(s,
+                  "{\"G99000000001\":{\"F99000000002\":\"Berlin Mitte\"},"
+                  "\"F99000000003\":\"2023-02-30\",\"F99000000004\":11,\"F99000000005\":\"ja\","
+                  "\"F99000000006\":[\"01\",\"02\",\"01\",\"02\"],\"F99000000007\":1.234,"
+                  "\"F99000000008\":\"x\",\"F99000000009\":\"25:00\",\"X\":1}",
+                  &e),
+              AW_EINVAL);
+    const char *want[][2] = {
+        {"/G99000000001/F99000000001", "required"},
+        {"/G99000000001/F99000000002", "maxLength"},
+        {"/F99000000003", "format"},
+        {"/F99000000004", "maximum"},
+        {"/F99000000005", "type"},
+        {"/F99000000006", "maxItems"},
+        {"/F99000000007", "type"},
+        {"/F99000000009", "format"},
+        {"/F99000000008", "unknown"},
+        {"/X", "unknown"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const aw_fim_error_t *x = aw_fim_errors_for(&e, want[i][0]);
+        ASSERT_MSG(x != NULL, "no error for %s", want[i][0]);
+        ASSERT_STR(x->code, want[i][1]);
+        ASSERT(*x->text_de && *x->text_en);
+    }
+    ASSERT_EQ(e.n, sizeof want / sizeof *want);
+    aw_buf_t b = AW_BUF_INIT;
+    aw_fim_errors_json(&e, &b);
+    ASSERT_CONTAINS(b.data, "\"path\":\"/F99000000004\",\"field\":\"F99000000004\",\"label\":"
+                            "\"Anzahl Hunde\",\"code\":\"maximum\",\"message_de\":\"Anzahl Hunde: "
+                            "Der Wert darf höchstens 10 sein.\"");
+    aw_buf_free(&b);
+    aw_fim_errors_free(&e);
+    aw_fim_schema_free(s);
+}
+
+TEST(cardinality_and_types) {
+    aw_fim_schema_t *s = types();
+    aw_fim_errors_t e;
+    /* a single value where a list belongs, empty list, group not an object */
+    ASSERT_EQ(
+        run(s, "{\"G99000000001\":[],\"F99000000003\":\"1899-12-31\",\"F99000000006\":\"01\"}", &e),
+        AW_EINVAL);
+    ASSERT_STR(aw_fim_errors_for(&e, "/G99000000001")->code, "type");
+    ASSERT_STR(aw_fim_errors_for(&e, "/F99000000006")->code, "type");
+    ASSERT_STR(aw_fim_errors_for(&e, "/F99000000003")->code, "minimum");
+    ASSERT_STR(aw_fim_errors_for(&e, "/F99000000003")->text_de,
+               "Das Datum darf nicht vor dem 01.01.1900 liegen.");
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s, "{" VALID_BASE ",\"F99000000004\":2.0}", &e), 0); /* integral */
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s, "{" VALID_BASE ",\"F99000000004\":2.5}", &e), AW_EINVAL);
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s,
+                  "{\"G99000000001\":{\"F99000000001\":\"01067\"},\"F99000000003\":\"1990-05-"
+                  "17\",\"F99000000006\":[]}",
+                  &e),
+              AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "minItems");
+    ASSERT_STR(e.v[0].text_de, "Bitte mindestens einen Eintrag angeben.");
+    aw_fim_errors_free(&e);
+    /* empty text is not a value */
+    ASSERT_EQ(run(s,
+                  "{\"G99000000001\":{\"F99000000001\":\"01067\",\"F99000000002\":\"\"},"
+                  "\"F99000000003\":\"1990-05-17\",\"F99000000006\":[\"01\"]}",
+                  &e),
+              AW_EINVAL);
+    ASSERT_STR(e.v[0].msg_de, "Ort: Bitte ausfüllen.");
+    aw_fim_errors_free(&e);
+    aw_fim_schema_free(s);
+}
+
+TEST(json_syntax_duplicates_and_bounds) {
+    aw_fim_schema_t *s = types();
+    aw_fim_errors_t e;
+    ASSERT_EQ(run(s, "{\"F99000000003\":\"1990-05-17\",\"F99000000003\":\"1990-05-17\"}", &e),
+              AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "syntax");
+    ASSERT_CONTAINS(e.v[0].msg_en, "duplicate");
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s, "[1,2", &e), AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "syntax");
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s, "[1]", &e), AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "type");
+    aw_fim_errors_free(&e);
+    char deep[300];
+    memset(deep, '[', 200);
+    deep[200] = 0;
+    ASSERT_EQ(run(s, deep, &e), AW_EINVAL);
+    ASSERT_CONTAINS(e.v[0].msg_en, "nested deeper");
+    aw_fim_errors_free(&e);
+    /* invalid UTF-8 */
+    ASSERT_EQ(run(s, "{\"X\":\"\xff\"}", &e), AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "syntax");
+    aw_fim_errors_free(&e);
+    aw_fim_schema_free(s);
+}
+
+TEST(real_schema_sample_documents) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/fim/xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml",
+             aw_test_srcdir());
+    aw_fim_schema_t *s;
+    aw_err_t err;
+    ASSERT_EQ(aw_fim_schema_load(path, NULL, &s, &err), 0);
+    int valid = 0;
+    for (int i = 0; i < 50; i++) {
+        aw_buf_t d = AW_BUF_INIT;
+        aw_fim_sample_json(s, (uint64_t)i, false, &d);
+        aw_fim_errors_t e;
+        aw_fim_errors_init(&e);
+        if (aw_fim_validate(s, d.data, d.len, &e, &err) == 0)
+            valid++;
+        else
+            fprintf(stderr, "seed %d: %s %s\n", i, e.v[0].path, e.v[0].msg_en);
+        aw_fim_errors_free(&e);
+        aw_buf_free(&d);
+    }
+    ASSERT_EQ(valid, 50); /* every generated valid document is valid */
+    aw_fim_schema_free(s);
+}

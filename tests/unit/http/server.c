@@ -1,0 +1,245 @@
+/* The HTTP layer in-process: a real libmicrohttpd server on a free loopback
+ * port with test routes, driven over sockets. */
+#include "harness.h"
+#include "http/http.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <unistd.h>
+
+static sem_t g_entered, g_release;
+
+static void h_echo(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)ctx;
+    aw_http_resp_json(resp, 200, json_incref(req->json));
+}
+
+static void h_item(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)ctx;
+    const char *q = aw_http_query(req, "q");
+    aw_http_resp_json(resp, 200,
+                      json_pack("{s:s,s:s,s:s}", "id", aw_http_param(req, "id"), "q", q ? q : "",
+                                "route", req->route));
+}
+
+static void h_len(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)ctx;
+    aw_http_resp_json(resp, 200, json_pack("{s:I}", "len", (json_int_t)req->body_len));
+}
+
+static int on_chunk(aw_http_req_t *req, aw_http_resp_t *resp, const char *data, size_t len,
+                    void *ctx) {
+    (void)data, (void)ctx;
+    size_t *n = req->user;
+    if (!n) {
+        n = aw_arena_calloc(req->arena, 1, sizeof *n);
+        req->user = n;
+    }
+    *n += len;
+    if (*n > 100) {
+        aw_http_resp_problem(resp, 413, "attachment-too-large", NULL, "more than 100 bytes");
+        return 413;
+    }
+    return 0;
+}
+
+static void h_stream(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)ctx;
+    size_t *n = req->user;
+    aw_http_resp_json(resp, 201, json_pack("{s:I}", "streamed", (json_int_t)(n ? *n : 0)));
+}
+
+static void h_block(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)req, (void)ctx;
+    sem_post(&g_entered);
+    sem_wait(&g_release);
+    aw_http_resp_text(resp, 200, "text/plain", "done", 4);
+}
+
+static aw_http_server_t *start(unsigned conn_limit) {
+    aw_http_config_t c;
+    aw_http_config_defaults(&c);
+    c.port = 0;
+    c.threads = 2;
+    if (conn_limit) c.conn_limit = conn_limit;
+    aw_http_server_t *s;
+    aw_err_t err;
+    ASSERT_EQ(aw_http_server_new(&c, &s, &err), 0);
+    const aw_route_spec_t routes[] = {
+        {.method = "POST", .path = "/echo", .handler = h_echo, .flags = AW_ROUTE_JSON},
+        {.method = "GET", .path = "/items/{id}", .handler = h_item},
+        {.method = "POST", .path = "/small", .handler = h_len, .max_body = 16},
+        {.method = "PUT",
+         .path = "/stream",
+         .handler = h_stream,
+         .flags = AW_ROUTE_STREAM,
+         .on_chunk = on_chunk},
+        {.method = "GET", .path = "/block", .handler = h_block},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        ASSERT_EQ(aw_http_server_route(s, &routes[i], &err), 0);
+    ASSERT_MSG(aw_http_server_start(s, &err) == 0, "start: %s", err.msg);
+    return s;
+}
+
+#define JSON_HDR "Content-Type: application/json\r\n"
+
+TEST(json_body_strictness) {
+    aw_http_server_t *s = start(0);
+    int port = aw_http_server_port(s);
+    aw_tc_resp_t r;
+    aw_tc_request(port, "POST", "/echo", JSON_HDR, "{\"a\":1}", 7, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR(r.body, "{\"a\":1}");
+    aw_tc_resp_free(&r);
+    const char *dup = "{\"a\":1,\n\"a\":2}";
+    aw_tc_request(port, "POST", "/echo", JSON_HDR, dup, strlen(dup), &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT_STR(aw_tc_header(&r, "Content-Type"), "application/problem+json");
+    ASSERT_CONTAINS(r.body, "invalid-json");
+    ASSERT_CONTAINS(r.body, "\"line\":2");
+    ASSERT_CONTAINS(r.body, "duplicate");
+    aw_tc_resp_free(&r);
+    aw_tc_request(port, "POST", "/echo", JSON_HDR, "{\"a\":\"\xff\"}", 9, &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT_CONTAINS(r.body, "\"column\":");
+    aw_tc_resp_free(&r);
+    char deep[100];
+    memset(deep, '[', 50);
+    memset(deep + 50, ']', 50);
+    aw_tc_request(port, "POST", "/echo", JSON_HDR, deep, 100, &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT_CONTAINS(r.body, "nesting deeper than");
+    aw_tc_resp_free(&r);
+    aw_tc_request(port, "POST", "/echo", "Content-Type: text/plain\r\n", "{}", 2, &r);
+    ASSERT_EQ(r.status, 415);
+    aw_tc_resp_free(&r);
+    aw_tc_request(port, "POST", "/echo", "Content-Type: application/json; charset=utf-8\r\n", "[]",
+                  2, &r);
+    ASSERT_EQ(r.status, 200);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_http_server_stop(s), 0);
+    aw_http_server_free(s);
+}
+
+TEST(path_and_query_parameters) {
+    aw_http_server_t *s = start(0);
+    aw_tc_resp_t r;
+    aw_tc_request(aw_http_server_port(s), "GET", "/items/4711?q=Hund%20anmelden", NULL, NULL, 0,
+                  &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_CONTAINS(r.body, "\"id\":\"4711\"");
+    ASSERT_CONTAINS(r.body, "\"q\":\"Hund anmelden\"");
+    ASSERT_CONTAINS(r.body, "\"route\":\"/items/{id}\"");
+    aw_tc_resp_free(&r);
+    aw_http_server_free(s);
+}
+
+TEST(chunked_body_over_route_limit_is_413) {
+    aw_http_server_t *s = start(0);
+    int fd = aw_tc_connect(aw_http_server_port(s));
+    aw_tc_sendf(fd, "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n");
+    aw_tc_resp_t r;
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_EQ(r.status, 413);
+    ASSERT_CONTAINS(r.body, "exceeds 16 bytes");
+    aw_tc_resp_free(&r);
+    close(fd);
+    aw_tc_request(aw_http_server_port(s), "POST", "/small", NULL, "0123456789", 10, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR(r.body, "{\"len\":10}");
+    aw_tc_resp_free(&r);
+    aw_http_server_free(s);
+}
+
+TEST(streamed_body_and_sink_refusal) {
+    aw_http_server_t *s = start(0);
+    int port = aw_http_server_port(s);
+    aw_tc_resp_t r;
+    aw_tc_request(port, "PUT", "/stream", NULL, "0123456789", 10, &r);
+    ASSERT_EQ(r.status, 201);
+    ASSERT_STR(r.body, "{\"streamed\":10}");
+    aw_tc_resp_free(&r);
+    char big[300];
+    memset(big, 'x', sizeof big);
+    aw_tc_request(port, "PUT", "/stream", NULL, big, sizeof big, &r);
+    ASSERT_EQ(r.status, 413);
+    ASSERT_CONTAINS(r.body, "attachment-too-large");
+    aw_tc_resp_free(&r);
+    aw_http_server_free(s);
+}
+
+TEST(connection_limit_gives_503) {
+    aw_http_server_t *s = start(2);
+    int port = aw_http_server_port(s);
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = aw_tc_connect(port);
+        aw_tc_sendf(fds[i], "GET /items/%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        aw_tc_resp_t r;
+        ASSERT_EQ(aw_tc_read(fds[i], &r), 0);
+        ASSERT_EQ(r.status, i < 2 ? 200 : 503);
+        if (i == 2) {
+            ASSERT_CONTAINS(r.body, "too-many-connections");
+            ASSERT_STR(aw_tc_header(&r, "Retry-After"), "1");
+        }
+        aw_tc_resp_free(&r);
+    }
+    for (int i = 0; i < 3; i++) close(fds[i]);
+    aw_http_server_free(s);
+}
+
+static void *client_block(void *arg) {
+    int port = *(int *)arg;
+    aw_tc_resp_t *r = calloc(1, sizeof *r);
+    aw_tc_request(port, "GET", "/block", NULL, NULL, 0, r);
+    return r;
+}
+
+static void *stopper(void *arg) {
+    return (void *)(intptr_t)aw_http_server_stop(arg);
+}
+
+TEST(stop_drains_a_running_handler) {
+    sem_init(&g_entered, 0, 0);
+    sem_init(&g_release, 0, 0);
+    aw_http_server_t *s = start(0);
+    int port = aw_http_server_port(s);
+    pthread_t c, st;
+    pthread_create(&c, NULL, client_block, &port);
+    sem_wait(&g_entered); /* the handler is running */
+    pthread_create(&st, NULL, stopper, s);
+    /* wait (bounded) until the stop has begun, then let the handler finish */
+    for (long i = 0; i < 100000000 && !aw_http_server_draining(s); i++) sched_yield();
+    ASSERT(aw_http_server_draining(s));
+    ASSERT_EQ(aw_http_server_inflight(s), 1);
+    sem_post(&g_release);
+    void *res;
+    pthread_join(c, &res);
+    aw_tc_resp_t *r = res;
+    ASSERT_EQ(r->status, 200);
+    ASSERT_STR(r->body, "done");
+    aw_tc_resp_free(r);
+    free(r);
+    pthread_join(st, &res);
+    ASSERT_EQ((intptr_t)res, 0);
+    aw_http_server_free(s);
+}
+
+TEST(metrics_text_format) {
+    aw_http_server_t *s = start(0);
+    aw_tc_resp_t r;
+    aw_tc_request(aw_http_server_port(s), "GET", "/items/1", NULL, NULL, 0, &r);
+    aw_tc_resp_free(&r);
+    aw_buf_t b = AW_BUF_INIT;
+    aw_http_server_metrics(s, &b);
+    ASSERT_CONTAINS(
+        b.data,
+        "amtsweg_http_requests_total{method=\"GET\",route=\"/items/{id}\",status=\"200\"} 1\n");
+    ASSERT_CONTAINS(b.data, "le=\"+Inf\"} 1\n");
+    aw_buf_free(&b);
+    aw_http_server_free(s);
+}
