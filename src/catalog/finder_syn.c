@@ -58,8 +58,8 @@ static const char *const curated[] = {
     "gestorben;verstorben;tod;todesfall;sterbefall",
     "schwerbehindert;behinderung;behindert;schwerbehinderung",
     "muell;abfall;entsorgung;entsorgen",
-    "fernseher;glotze;computer;laptop;handy;kuehlschrank;waschmaschine>elektroschrott;"
-    "elektrogeraete",
+    "fernseher;glotze;computer;laptop;handy>elektroschrott;elektrogeraete",
+    "kuehlschrank;waschmaschine;herd;toaster>elektroschrott;elektrogeraete",
     "moebel;sofa;schrank;matratze>sperrmuell",
     "parkplatz;parken;parkausweis;parkschein",
     "anwohner;bewohner;anlieger",
