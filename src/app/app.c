@@ -12,6 +12,7 @@
 
 #include "app/ops.h"
 #include "base/log.h"
+#include "base/secure.h"
 
 /* One table drives flags, environment variables and help text, so the three
  * can never disagree. */
@@ -28,7 +29,9 @@ typedef enum {
     OPT_MAXHEADER,
     OPT_DRAIN,
     OPT_LOGLEVEL,
-    OPT_DATADIR
+    OPT_DATADIR,
+    OPT_ADMIN_TOKEN_FILE,
+    OPT_PUBLIC_URL
 } opt_id_t;
 
 typedef struct {
@@ -65,6 +68,10 @@ static const opt_t OPTS[] = {
      "debug, info, warn, error or off (default info)"},
     {OPT_DATADIR, "data-dir", "AMTSWEG_DATA_DIR", "DIR",
      "directory with demo data and schemas (default ./data)"},
+    {OPT_ADMIN_TOKEN_FILE, "admin-token-file", "AMTSWEG_ADMIN_TOKEN_FILE", "FILE",
+     "file holding the operator token for admin APIs (or AMTSWEG_ADMIN_TOKEN)"},
+    {OPT_PUBLIC_URL, "public-url", "AMTSWEG_PUBLIC_URL", "URL",
+     "external base URL (default http://LISTEN)"},
 };
 #define NOPTS (sizeof OPTS / sizeof *OPTS)
 
@@ -127,6 +134,12 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
         return 0;
     case OPT_DATADIR:
         c->data_dir = v;
+        return 0;
+    case OPT_ADMIN_TOKEN_FILE:
+        c->admin_token_file = v;
+        return 0;
+    case OPT_PUBLIC_URL:
+        c->public_url = v;
         return 0;
     case OPT_LOGLEVEL:
         if (aw_log_parse_level(v) < 0)
@@ -248,6 +261,31 @@ static int parse_cli(aw_app_config_t *c, int argc, char **argv, const char *what
     return 0;
 }
 
+/* The operator token comes from AMTSWEG_ADMIN_TOKEN or a file (never a
+ * flag: flags are visible in ps). Both copies are wiped after hashing. */
+static int load_operator_token(const aw_app_config_t *c, aw_auth_t *auth, aw_err_t *err) {
+    char buf[1024];
+    buf[0] = '\0';
+    const char *env = getenv("AMTSWEG_ADMIN_TOKEN");
+    if (c->admin_token_file) {
+        FILE *f = fopen(c->admin_token_file, "r");
+        if (!f)
+            return aw_err_set(err, AW_EIO, "cannot read the operator token file %s: %s",
+                              c->admin_token_file, strerror(errno));
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            buf[--n] = '\0';
+    } else if (env) {
+        snprintf(buf, sizeof buf, "%s", env);
+    }
+    int rc = aw_auth_init(auth, buf, err);
+    aw_secure_wipe(buf, sizeof buf);
+    if (env) aw_secure_wipe((char *)env, strlen(env));
+    return rc;
+}
+
 int aw_app_run(const aw_app_config_t *c) {
     aw_log_set_level((aw_log_level_t)aw_log_parse_level(c->log_level));
     /* Signals are taken synchronously by this thread; block them before any
@@ -260,35 +298,45 @@ int aw_app_run(const aw_app_config_t *c) {
     signal(SIGPIPE, SIG_IGN);
 
     aw_err_t err;
+    aw_app_t app = {.cfg = c};
     aw_ops_t *ops = NULL;
-    aw_http_server_t *srv = NULL;
     int code = 1;
-    if (aw_ops_open(c, &ops, &err)) {
+    bool started = false;
+    if (load_operator_token(c, &app.operator_auth, &err) || aw_ops_open(c, &ops, &err)) {
         fprintf(stderr, "amtsweg: %s\n", err.msg);
         aw_log_error("server.start", "outcome=failed");
         return 1;
     }
-    if (aw_http_server_new(&c->http, &srv, &err) || aw_ops_register(ops, srv, &err) ||
-        aw_http_server_start(srv, &err)) {
+    app.store = aw_ops_store(ops);
+    if (aw_http_server_new(&c->http, &app.srv, &err) || aw_ops_register(ops, app.srv, &err) ||
+        aw_app_modules_register(&app, &err) || aw_http_server_start(app.srv, &err)) {
         fprintf(stderr, "amtsweg: %s\n", err.msg);
         goto out;
     }
-    aw_ops_set_server(ops, srv);
+    aw_ops_set_server(ops, app.srv);
+    if (aw_app_modules_start(&app, &err)) {
+        fprintf(stderr, "amtsweg: %s\n", err.msg);
+        aw_http_server_stop(app.srv);
+        goto out;
+    }
+    started = true;
     printf("amtsweg: listening on http://%s%s%s:%u/\n", strchr(c->http.host, ':') ? "[" : "",
-           c->http.host, strchr(c->http.host, ':') ? "]" : "", aw_http_server_port(srv));
+           c->http.host, strchr(c->http.host, ':') ? "]" : "", aw_http_server_port(app.srv));
     fflush(stdout);
-    aw_log_info("server.start", "host=%s port=%u threads=%u db_engine=%s", c->http.host,
-                aw_http_server_port(srv), c->http.threads, aw_ops_engine(ops));
+    aw_log_info("server.start", "host=%s port=%u db_engine=%s operator_token=%s", c->http.host,
+                aw_http_server_port(app.srv), aw_ops_engine(ops),
+                app.operator_auth.configured ? "set" : "unset");
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }
     aw_log_info("server.stopping", "signal=%s inflight=%u", sig == SIGTERM ? "TERM" : "INT",
-                aw_http_server_inflight(srv));
-    int left = aw_http_server_stop(srv);
+                aw_http_server_inflight(app.srv));
+    int left = aw_http_server_stop(app.srv);
     aw_log_info("server.stopped", "unfinished=%d", left);
     code = 0;
 out:
-    aw_http_server_free(srv);
+    if (started) aw_app_modules_stop(&app);
+    aw_http_server_free(app.srv);
     aw_ops_close(ops);
     return code;
 }

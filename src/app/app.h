@@ -12,7 +12,10 @@
 #include <stdbool.h>
 
 #include "base/err.h"
+#include "http/auth.h"
 #include "http/http.h"
+
+struct aw_store;
 
 typedef struct aw_app_config {
     aw_http_config_t http;
@@ -20,7 +23,25 @@ typedef struct aw_app_config {
     const char *data_dir; /* demo data, schemas (default: ./data or PREFIX/share) */
     bool demo;            /* load the demo catalogue */
     const char *log_level;
+    const char *admin_token_file; /* or AMTSWEG_ADMIN_TOKEN in the environment */
+    const char *public_url;       /* external base URL, e.g. https://amtsweg.example */
 } aw_app_config_t;
+
+/* What modules get when they register: the shared resources of a running
+ * server. Modules keep pointers; all of it outlives them. */
+typedef struct aw_app {
+    const aw_app_config_t *cfg;
+    aw_http_server_t *srv;
+    struct aw_store *store;
+    aw_auth_t operator_auth;
+} aw_app_t;
+
+/* src/app/modules.c: registers every module's routes (before the server
+ * starts), starts background work after it started, stops it before the
+ * store closes. One call per module; keep them in dependency order. */
+int aw_app_modules_register(aw_app_t *app, aw_err_t *err);
+int aw_app_modules_start(aw_app_t *app, aw_err_t *err);
+void aw_app_modules_stop(aw_app_t *app);
 
 /* Fills defaults, then applies AMTSWEG_* environment variables. */
 int aw_app_config_init(aw_app_config_t *c, aw_err_t *err);

@@ -18,6 +18,8 @@ int aw_ops_open(const aw_app_config_t *c, aw_ops_t **out, aw_err_t *err);
 int aw_ops_register(aw_ops_t *ops, aw_http_server_t *srv, aw_err_t *err);
 void aw_ops_set_server(aw_ops_t *ops, aw_http_server_t *srv);
 const char *aw_ops_engine(const aw_ops_t *ops);
+/* The shared store (owned by ops). */
+struct aw_store *aw_ops_store(aw_ops_t *ops);
 void aw_ops_close(aw_ops_t *ops);
 
 #endif

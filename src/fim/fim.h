@@ -89,8 +89,9 @@ typedef struct aw_fim_codelist {
 typedef struct aw_fim_constraints {
     bool has_min_len, has_max_len;
     uint32_t min_len, max_len;
-    const char *min_value, *max_value; /* NULL when absent */
-    bool has_min_num, has_max_num;     /* min/max_value parsed as numbers */
+    const char *min_len_raw, *max_len_raw; /* as written, NULL when absent */
+    const char *min_value, *max_value;     /* NULL when absent */
+    bool has_min_num, has_max_num;         /* min/max_value parsed as numbers */
     double min_num, max_num;
     const char *pattern;      /* XSD regular expression, NULL when absent */
     void *pattern_re;         /* compiled (pcre2_code *); NULL when absent/invalid */

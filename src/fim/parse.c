@@ -201,6 +201,8 @@ static const char *json_str(ctx_t *c, json_t *o, const char *key, const char *id
 static void set_constraints(ctx_t *c, aw_fim_elem_t *e, const char *minl, const char *maxl,
                             const char *minv, const char *maxv, const char *pat) {
     aw_fim_constraints_t *k = &e->c;
+    k->min_len_raw = minl;
+    k->max_len_raw = maxl;
     if (minl) {
         if (aw_fim__parse_uint(minl, &k->min_len))
             k->has_min_len = true;

@@ -267,3 +267,46 @@ TEST(listen_from_environment) {
     aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&s), 0);
 }
+
+TEST(ready_reports_database_and_outbox_metrics) {
+    aw_tc_server_t s;
+    start_default(&s, NULL, NULL);
+    aw_tc_resp_t r;
+    aw_tc_request(s.port, "GET", "/ready", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR(r.body, "{\"status\":\"ready\",\"database\":\"sqlite\"}");
+    aw_tc_resp_free(&r);
+    aw_tc_request(s.port, "GET", "/metrics", NULL, NULL, 0, &r);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_outbox_pending"), 0);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_outbox_dead_letters"), 0);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+}
+
+TEST(database_errors_are_clear) {
+    char out[600];
+    snprintf(out, sizeof out, "%s/o.txt", aw_test_tmpdir());
+    /* a directory that does not exist */
+    ASSERT_EQ(aw_test_sh("'%s' serve --listen 127.0.0.1:0 --db /nonexistent/dir/x.db 2>'%s'",
+                         aw_test_bin(), out),
+              1);
+    char *msg = aw_test_read_file(out, NULL);
+    ASSERT_CONTAINS(msg, "/nonexistent/dir/x.db");
+    free(msg);
+    /* a database written by a newer amtsweg */
+    char db[600];
+    snprintf(db, sizeof db, "%s/new.db", aw_test_tmpdir());
+    aw_tc_server_t s;
+    const char *args[] = {"serve", "--db", db, NULL};
+    aw_tc_start(&s, args, NULL);
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+    ASSERT_EQ(aw_test_sh("sqlite3 '%s' \"INSERT INTO schema_version(version, name, applied_at) "
+                         "VALUES (999, 'future', 0)\"",
+                         db),
+              0);
+    ASSERT_EQ(
+        aw_test_sh("'%s' serve --listen 127.0.0.1:0 --db '%s' 2>'%s'", aw_test_bin(), db, out), 1);
+    msg = aw_test_read_file(out, NULL);
+    ASSERT_CONTAINS(msg, "newer than this amtsweg");
+    free(msg);
+}

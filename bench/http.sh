@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# GET /health through the amtsweg stack vs a bare libmicrohttpd hello-world
+# (bench/peer_mhd_hello.c), same threads, same wrk load, one run; plus idle RSS.
+# Figures only. Env: BENCH_SECONDS (default 5), BENCH_CONN (default 32).
+set -euo pipefail
+secs=${BENCH_SECONDS:-5}
+conns=${BENCH_CONN:-32}
+threads=$(nproc)
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+
+start() { # start CMD... ; sets PID and PORT
+  "$@" >"$tmp/out" 2>"$tmp/err" &
+  PID=$!
+  for _ in $(seq 1 200); do
+    PORT=$(grep -o 'listening on[^0-9]*[0-9.]*:\?[0-9]*' "$tmp/out" 2>/dev/null | grep -o '[0-9]*$' || true)
+    [ -n "$PORT" ] && return 0
+    kill -0 $PID 2>/dev/null || { cat "$tmp/err"; return 1; }
+    read -rt 0.05 <> <(:) || true
+  done
+  return 1
+}
+
+rss_kb() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
+
+run_wrk() { # url -> "rps p50_ms p99_ms"
+  wrk -t1 -c"$conns" -d"${secs}s" --latency "$1" 2>/dev/null | awk '
+    /Requests\/sec/ {rps=$2}
+    /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    END {printf "%.0f %.3f %.3f\n", rps, ms(p50), ms(p99)}'
+}
+
+if ! command -v wrk >/dev/null; then echo "wrk not installed (scripts/install-deps)"; exit 0; fi
+
+start "$AMTSWEG_BIN" serve --listen 127.0.0.1:0 --db "$tmp/bench.db" --threads "$threads" --log-level warn
+AW_PID=$PID; AW_PORT=$PORT
+curl -s "http://127.0.0.1:$AW_PORT/health" >/dev/null
+idle_rss=$(rss_kb $AW_PID)
+wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$AW_PORT/health" >/dev/null 2>&1 # warm-up
+read -r aw_rps aw_p50 aw_p99 < <(run_wrk "http://127.0.0.1:$AW_PORT/health")
+load_rss=$(rss_kb $AW_PID)
+kill -TERM $AW_PID; wait $AW_PID 2>/dev/null || true
+
+start "$BENCH_BIN_DIR/peer_mhd_hello" "$threads"
+M_PID=$PID; M_PORT=$PORT
+wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$M_PORT/" >/dev/null 2>&1
+read -r m_rps m_p50 m_p99 < <(run_wrk "http://127.0.0.1:$M_PORT/")
+kill -TERM $M_PID; wait $M_PID 2>/dev/null || true
+
+printf "wrk -t1 -c%s -d%ss, server threads %s, loopback\n" "$conns" "$secs" "$threads"
+printf "%-28s %10s %9s %9s\n" "server" "req/s" "p50 ms" "p99 ms"
+printf "%-28s %10s %9s %9s\n" "amtsweg GET /health" "$aw_rps" "$aw_p50" "$aw_p99"
+printf "%-28s %10s %9s %9s\n" "bare libmicrohttpd" "$m_rps" "$m_p50" "$m_p99"
+awk -v a="$aw_rps" -v m="$m_rps" 'BEGIN {printf "ratio amtsweg / bare: %.2f (target >= 0.80)\n", a/m}'
+awk -v r="$idle_rss" -v l="$load_rss" 'BEGIN {printf "amtsweg RSS: idle %.1f MB (target <= 10 MB), after load %.1f MB\n", r/1024, l/1024}'
