@@ -566,6 +566,7 @@ static void make_plan(const aw_finder_t *f, conn_t *c, const qwords_t *q, plan_t
         aw_fan_term_t t[AW_FAN_WORD_TERMS];
         unsigned cw[AW_FAN_WORD_TERMS];
         size_t nt = aw_fan_word_terms(an, c->st, w->text, w->len, t, AW_FAN_WORD_TERMS);
+        if (english && translated[i]) nt = 1; /* "passport" is not pass + port */
         for (size_t k = 0; k < nt; k++) {
             cw[k] = p->next_concept++;
             plan_add(p, G_QUERY, cw[k], t[k], strlen(t[k]));
