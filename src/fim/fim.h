@@ -114,6 +114,7 @@ typedef struct aw_fim_edge {
     aw_fim_elem_t *elem;
     uint32_t min, max;  /* max == AW_FIM_UNBOUNDED for '*' */
     const char *anzahl; /* as written */
+    bool carries_data;  /* false for labels and for a repeated sibling id (the first wins) */
     const char *bezug;  /* may be NULL */
 } aw_fim_edge_t;
 
@@ -140,6 +141,9 @@ struct aw_fim_elem {
     /* groups */
     size_t nchildren;
     aw_fim_edge_t *children;
+    /* the data-carrying edges sorted by element id (lookup of JSON keys) */
+    const aw_fim_edge_t **by_id;
+    size_t nby_id;
     /* rules attached to this element */
     size_t nrules;
     aw_fim_rule_t *rules;

@@ -28,6 +28,11 @@ xmlNodePtr aw_fim__child(xmlNodePtr n, const char *local);
 /* Trimmed text content copied into the arena; NULL when the node is NULL. */
 char *aw_fim__text(aw_arena_t *a, xmlNodePtr n);
 
+/* Matches with a caller-provided pcre2_match_data (created lazily in *md,
+ * freed with aw_fim__xsdre_md_free) so validation does not allocate per value. */
+int aw_fim__xsdre_match_md(const void *re, const char *s, size_t len, void **md);
+void aw_fim__xsdre_md_free(void *md);
+
 /* UTF-8 code point count (invalid bytes count as one each). */
 size_t aw_fim__utf8_len(const char *s, size_t n);
 

@@ -62,8 +62,20 @@ void aw_fim__error_add(aw_fim_errors_t *errs, const char *path, const aw_fim_ele
     x->text_de = aw_arena_strdup(a, text_de);
     x->text_en = aw_arena_strdup(a, text_en);
     if (e && *x->label) {
-        x->msg_de = aw_arena_printf(a, "%s: %s", x->label, text_de);
-        x->msg_en = aw_arena_printf(a, "%s: %s", x->label, text_en);
+        size_t ll = strlen(x->label), ld = strlen(text_de), le = strlen(text_en);
+        char *d = aw_arena_alloc(a, ll + ld + 3), *n = aw_arena_alloc(a, ll + le + 3);
+        if (d) {
+            memcpy(d, x->label, ll);
+            memcpy(d + ll, ": ", 2);
+            memcpy(d + ll + 2, text_de, ld + 1);
+        }
+        if (n) {
+            memcpy(n, x->label, ll);
+            memcpy(n + ll, ": ", 2);
+            memcpy(n + ll + 2, text_en, le + 1);
+        }
+        x->msg_de = d ? d : "";
+        x->msg_en = n ? n : "";
     } else {
         x->msg_de = x->text_de;
         x->msg_en = x->text_en;
@@ -111,11 +123,16 @@ typedef struct {
     const aw_fim_schema_t *s;
     aw_fim_errors_t *errs;
     aw_buf_t path;
+    void *md; /* pcre2 match data, reused */
 } vctx_t;
 
 static size_t path_push(vctx_t *v, const char *key) {
     size_t old = v->path.len;
     aw_buf_putc(&v->path, '/');
+    if (!strpbrk(key, "~/")) {
+        aw_buf_puts(&v->path, key);
+        return old;
+    }
     for (const char *p = key; *p; p++) {
         if (*p == '~')
             aw_buf_puts(&v->path, "~0");
@@ -129,7 +146,13 @@ static size_t path_push(vctx_t *v, const char *key) {
 
 static size_t path_push_index(vctx_t *v, size_t i) {
     size_t old = v->path.len;
-    aw_buf_printf(&v->path, "/%zu", i);
+    char b[24];
+    size_t n = sizeof b;
+    b[--n] = 0;
+    do b[--n] = (char)('0' + i % 10);
+    while ((i /= 10) && n > 1);
+    b[--n] = '/';
+    aw_buf_puts(&v->path, b + n);
     return old;
 }
 
@@ -252,7 +275,8 @@ static void check_string(vctx_t *v, const aw_fim_elem_t *e, const char *s, size_
                *unit_en = digits ? "digits" : "characters";
     bool exact = c->has_min_len && c->has_max_len && c->min_len == c->max_len;
     bool len_bad = (c->has_min_len && n < c->min_len) || (c->has_max_len && n > c->max_len);
-    bool pat_bad = !len_bad && c->pattern_re && aw_fim_xsdre_match(c->pattern_re, s, len) != 1;
+    bool pat_bad =
+        !len_bad && c->pattern_re && aw_fim__xsdre_match_md(c->pattern_re, s, len, &v->md) != 1;
     if (exact && (len_bad || (pat_bad && digits))) {
         snprintf(de, sizeof de, "Bitte genau %u %s eingeben.", c->min_len, unit_de);
         snprintf(en, sizeof en, "Please enter exactly %u %s.", c->min_len, unit_en);
@@ -407,78 +431,91 @@ static void validate_value(vctx_t *v, const aw_fim_elem_t *e, json_t *val) {
     }
 }
 
-static bool edge_is_data(const aw_fim_elem_t *g, size_t i) {
-    const aw_fim_elem_t *e = g->children[i].elem;
-    if (!aw_fim_elem_has_data(e)) return false;
-    for (size_t j = 0; j < i; j++) /* the first of same-id siblings wins */
-        if (strcmp(g->children[j].elem->id, e->id) == 0) return false;
-    return true;
+static const aw_fim_edge_t *find_edge(const aw_fim_elem_t *g, const char *key) {
+    size_t lo = 0, hi = g->nby_id;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(g->by_id[mid]->elem->id, key);
+        if (c == 0) return g->by_id[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
+static void validate_edge(vctx_t *v, const aw_fim_edge_t *edge, json_t *val) {
+    char de[160], en[160];
+    const aw_fim_elem_t *e = edge->elem;
+    if (edge->max <= 1) {
+        validate_value(v, e, val);
+        return;
+    }
+    if (!json_is_array(val)) {
+        err(v, e, "type", "Mehrere Angaben als Liste erwartet.", "A list of entries is expected.");
+        return;
+    }
+    size_t n = json_array_size(val);
+    if (n < edge->min) {
+        if (edge->min == 1) {
+            err(v, e, "minItems", "Bitte mindestens einen Eintrag angeben.",
+                "Please provide at least one entry.");
+        } else {
+            snprintf(de, sizeof de, "Bitte mindestens %u Einträge angeben.", edge->min);
+            snprintf(en, sizeof en, "Please provide at least %u entries.", edge->min);
+            err(v, e, "minItems", de, en);
+        }
+    } else if (n > edge->max) {
+        snprintf(de, sizeof de, "Bitte höchstens %u Einträge angeben.", edge->max);
+        snprintf(en, sizeof en, "Please provide at most %u entries.", edge->max);
+        err(v, e, "maxItems", de, en);
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t o2 = path_push_index(v, k);
+        validate_value(v, e, json_array_get(val, k));
+        path_pop(v, o2);
+    }
+}
+
+/* Walks the keys that are present (fewer than the schema's children as a
+ * rule), then reports the required children that were not seen. */
 static void validate_group(vctx_t *v, const aw_fim_elem_t *g, json_t *obj) {
     char de[160], en[160];
-    for (size_t i = 0; i < g->nchildren; i++) {
-        if (!edge_is_data(g, i)) continue;
-        const aw_fim_edge_t *edge = &g->children[i];
-        const aw_fim_elem_t *e = edge->elem;
-        json_t *val = json_object_get(obj, e->id);
-        size_t old = path_push(v, e->id);
-        if (!val) {
-            if (edge->min >= 1) {
-                if (e->kind == AW_FIM_GROUP)
-                    err(v, e, "required", "Bitte diese Angaben machen.",
-                        "Please provide this information.");
-                else
-                    err(v, e, "required", "Bitte ausfüllen.", "Please fill in this field.");
-            }
-        } else if (edge->max > 1) {
-            if (!json_is_array(val)) {
-                err(v, e, "type", "Mehrere Angaben als Liste erwartet.",
-                    "A list of entries is expected.");
-            } else {
-                size_t n = json_array_size(val);
-                if (n < edge->min) {
-                    if (edge->min == 1) {
-                        snprintf(de, sizeof de, "Bitte mindestens einen Eintrag angeben.");
-                        snprintf(en, sizeof en, "Please provide at least one entry.");
-                    } else {
-                        snprintf(de, sizeof de, "Bitte mindestens %u Einträge angeben.", edge->min);
-                        snprintf(en, sizeof en, "Please provide at least %u entries.", edge->min);
-                    }
-                    err(v, e, "minItems", de, en);
-                } else if (n > edge->max) {
-                    snprintf(de, sizeof de, "Bitte höchstens %u Einträge angeben.", edge->max);
-                    snprintf(en, sizeof en, "Please provide at most %u entries.", edge->max);
-                    err(v, e, "maxItems", de, en);
-                }
-                for (size_t k = 0; k < n; k++) {
-                    size_t o2 = path_push_index(v, k);
-                    validate_value(v, e, json_array_get(val, k));
-                    path_pop(v, o2);
-                }
-            }
-        } else {
-            validate_value(v, e, val);
-        }
-        path_pop(v, old);
-    }
+    uint8_t seen_small[256];
+    uint8_t *seen = g->nchildren <= sizeof seen_small ? seen_small : calloc(g->nchildren, 1);
+    if (!seen) return;
+    memset(seen, 0, g->nchildren <= sizeof seen_small ? g->nchildren : 0);
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
-        bool known = false;
-        for (size_t i = 0; i < g->nchildren && !known; i++)
-            if (strcmp(g->children[i].elem->id, key) == 0 &&
-                aw_fim_elem_has_data(g->children[i].elem))
-                known = true;
-        if (known) continue;
+        const aw_fim_edge_t *edge = find_edge(g, key);
         size_t old = path_push(v, key);
-        char kd[128];
-        snprintf(kd, sizeof kd, "%.80s", key);
-        snprintf(de, sizeof de, "Unbekanntes Feld \u201e%s\u201c.", kd);
-        snprintf(en, sizeof en, "Unknown field '%s'.", kd);
-        aw_fim__error_add(v->errs, v->path.data, NULL, "unknown", de, en, NULL);
+        if (edge) {
+            seen[edge - g->children] = 1;
+            validate_edge(v, edge, val);
+        } else {
+            char kd[128];
+            snprintf(kd, sizeof kd, "%.80s", key);
+            snprintf(de, sizeof de, "Unbekanntes Feld \u201e%s\u201c.", kd);
+            snprintf(en, sizeof en, "Unknown field '%s'.", kd);
+            aw_fim__error_add(v->errs, v->path.data, NULL, "unknown", de, en, NULL);
+        }
         path_pop(v, old);
     }
+    for (size_t i = 0; i < g->nchildren; i++) {
+        const aw_fim_edge_t *edge = &g->children[i];
+        if (!edge->carries_data || edge->min == 0 || seen[i]) continue;
+        const aw_fim_elem_t *e = edge->elem;
+        size_t old = path_push(v, e->id);
+        if (e->kind == AW_FIM_GROUP)
+            err(v, e, "required", "Bitte diese Angaben machen.",
+                "Please provide this information.");
+        else
+            err(v, e, "required", "Bitte ausfüllen.", "Please fill in this field.");
+        path_pop(v, old);
+    }
+    if (seen != seen_small) free(seen);
 }
 
 int aw_fim_validate_json(const aw_fim_schema_t *s, const void *json, aw_fim_errors_t *errs,
@@ -495,6 +532,7 @@ int aw_fim_validate_json(const aw_fim_schema_t *s, const void *json, aw_fim_erro
     }
     bool oom = !aw_buf_ok(&v.path);
     aw_buf_free(&v.path);
+    if (v.md) aw_fim__xsdre_md_free(v.md);
     if (oom) return aw_err_set(e, AW_ENOMEM, "out of memory");
     return errs->n ? AW_EINVAL : 0;
 }
