@@ -246,26 +246,17 @@ int dl_event_sign(aw_delivery_t *d, const char *sub_id, const char *case_id, con
                           .event_body = body,
                           .jti = jti,
                           .iat = now_ms / 1000};
-    int rc = aw_set_sign(d->platform_key, &cl, out, err);
+    int rc = dl_platform_key(d, err);
+    if (rc == 0) rc = aw_set_sign(d->platform_key, &cl, out, err);
     if (rc == 0 && !aw_buf_ok(out)) rc = aw_err_set(err, AW_ENOMEM, "event: out of memory");
     return rc;
 }
 
 int dl_event_add(aw_delivery_t *d, aw_tx_t *tx, const char *sub_id, const char *case_id,
                  const char *event, json_t *body, int64_t now_ms, aw_err_t *err) {
-    char uri[200], jti[AW_UUID_STRLEN + 1];
-    snprintf(uri, sizeof uri, "%s%s", AW_SET_EVENT_BASE, event);
-    aw_uuid_v4(jti);
-    aw_set_claims_t cl = {.iss = d->iss,
-                          .submission_id = sub_id,
-                          .case_id = case_id,
-                          .event = uri,
-                          .event_body = body,
-                          .jti = jti,
-                          .iat = now_ms / 1000};
+    char jti[AW_UUID_STRLEN + 1];
     aw_buf_t b = AW_BUF_INIT;
-    int rc = aw_set_sign(d->platform_key, &cl, &b, err);
-    if (rc == 0 && !aw_buf_ok(&b)) rc = aw_err_set(err, AW_ENOMEM, "event: out of memory");
+    int rc = dl_event_sign(d, sub_id, case_id, event, body, now_ms, jti, &b, err);
     if (rc == 0) rc = dl_event_record(tx, sub_id, case_id, event, jti, b.data, now_ms, err);
     aw_buf_free(&b);
     return rc;
@@ -301,7 +292,7 @@ static int load_key_file(aw_delivery_t *d, aw_err_t *err) {
     return 0;
 }
 
-static int load_key_store(aw_delivery_t *d, aw_err_t *err) {
+static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
     for (int round = 0; round < 2; round++) {
         aw_tx_t *tx;
         int rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
@@ -323,8 +314,8 @@ static int load_key_store(aw_delivery_t *d, aw_err_t *err) {
             aw_secure_free_str(jwk);
             return rc;
         }
-        if (round == 1) break;
-        /* First start: create the key. Concurrent nodes may race; the
+        if (round == 1 || !generate) break;
+        /* First use: create the key. Concurrent nodes may race; the
          * first insert wins and everybody reads the oldest key. */
         char kid[64] = "platform-";
         aw_uuid_v4(kid + 9);
@@ -348,7 +339,17 @@ static int load_key_store(aw_delivery_t *d, aw_err_t *err) {
         aw_buf_wipe_free(&b);
         if (rc) return rc;
     }
+    if (!generate) return 0;
     return aw_err_set(err, AW_EINTERNAL, "platform key: not found after creating it");
+}
+
+int dl_platform_key(aw_delivery_t *d, aw_err_t *err) {
+    pthread_mutex_lock(&d->key_mu);
+    int rc = 0;
+    if (!d->platform_key) rc = load_key_store(d, true, err);
+    if (rc == 0 && !d->platform_pub) rc = aw_jwk_public(d->platform_key, &d->platform_pub, err);
+    pthread_mutex_unlock(&d->key_mu);
+    return rc;
 }
 
 static void mkdir_p(const char *path) {
@@ -367,6 +368,7 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
                     aw_delivery_t **out, aw_err_t *err) {
     aw_delivery_t *d = calloc(1, sizeof *d);
     if (!d) return aw_err_set(err, AW_ENOMEM, "delivery: out of memory");
+    pthread_mutex_init(&d->key_mu, NULL);
     d->cfg = *cfg;
     d->store = store;
     d->op = op;
@@ -380,13 +382,17 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
     if (stat(d->attach_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(d->attach_dir, W_OK) != 0)
         rc = aw_err_set(err, AW_EIO, "delivery: cannot use %s as attachment directory: %s",
                         d->attach_dir, strerror(errno));
-    if (rc == 0) rc = cfg->platform_key_file ? load_key_file(d, err) : load_key_store(d, err);
-    if (rc == 0) rc = aw_jwk_public(d->platform_key, &d->platform_pub, err);
+    /* An existing key is loaded now; a missing one is generated on first
+     * use (RSA-4096 takes seconds), so start-up stays fast. */
+    if (rc == 0)
+        rc = cfg->platform_key_file ? load_key_file(d, err) : load_key_store(d, false, err);
+    if (rc == 0 && d->platform_key) rc = aw_jwk_public(d->platform_key, &d->platform_pub, err);
     if (rc) {
         aw_delivery_free(d);
         return rc;
     }
-    aw_log_info("delivery.ready", "platform_kid=%s key_source=%s", aw_jwk_kid(d->platform_key),
+    aw_log_info("delivery.ready", "platform_kid=%s key_source=%s",
+                d->platform_key ? aw_jwk_kid(d->platform_key) : "(first use)",
                 cfg->platform_key_file ? "file" : "store");
     *out = d;
     return 0;
@@ -395,6 +401,8 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
 static void h_jwks(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_delivery_t *d = ctx;
     (void)req;
+    aw_err_t err;
+    if (dl_platform_key(d, &err)) return dl_store_error(resp, &err);
     json_t *keys = json_array();
     json_array_append_new(keys, aw_jwk_to_json(d->platform_pub, false));
     aw_http_resp_json(resp, 200, json_pack("{s:o}", "keys", keys));
@@ -448,6 +456,7 @@ void aw_delivery_free(aw_delivery_t *d) {
     aw_delivery_stop(d);
     aw_jwk_free(d->platform_key);
     aw_jwk_free(d->platform_pub);
+    pthread_mutex_destroy(&d->key_mu);
     free(d);
 }
 

@@ -3,6 +3,7 @@
 #define AW_DELIVERY_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "base/buf.h"
@@ -21,8 +22,9 @@ struct aw_delivery {
     aw_delivery_config_t cfg;
     aw_store_t *store;
     const aw_auth_t *op;
-    aw_jwk_t *platform_key; /* private PS512 */
+    aw_jwk_t *platform_key; /* private PS512; NULL until first needed (dl_platform_key) */
     aw_jwk_t *platform_pub;
+    pthread_mutex_t key_mu;
     char iss[512];
     char attach_dir[4096];
     aw_worker_t *worker;
@@ -44,6 +46,8 @@ typedef struct dl_dest {
 } dl_dest_t;
 
 /* core.c */
+/* The platform's SET key, loaded or (first use) generated and stored. */
+int dl_platform_key(aw_delivery_t *d, aw_err_t *err);
 void dl_problem(aw_http_resp_t *resp, int status, const char *type, const char *title,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void dl_store_error(aw_http_resp_t *resp, const aw_err_t *err);
