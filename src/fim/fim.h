@@ -96,6 +96,7 @@ typedef struct aw_fim_constraints {
     const char *pattern;      /* XSD regular expression, NULL when absent */
     void *pattern_re;         /* compiled (pcre2_code *); NULL when absent/invalid */
     const char *pattern_ecma; /* the pattern translated for JSON Schema */
+    bool digits_only;         /* the pattern admits digits only ("Ziffern" in messages) */
 } aw_fim_constraints_t;
 
 /* A FIM rule: kept verbatim (FIM rules are prose; see overlays). */
@@ -143,6 +144,7 @@ struct aw_fim_elem {
     aw_fim_edge_t *children;
     /* the data-carrying edges sorted by element id (lookup of JSON keys) */
     const aw_fim_edge_t **by_id;
+    uint64_t *by_hash; /* FNV-1a of the ids, parallel to by_id, ascending */
     size_t nby_id;
     /* rules attached to this element */
     size_t nrules;

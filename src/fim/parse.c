@@ -481,6 +481,7 @@ static int parse_elem(ctx_t *c, xmlNodePtr n, aw_fim_kind_t kind, uint32_t depth
             void *re = NULL;
             if (aw_fim_xsdre_compile(e->c.pattern, &re, &pe) == 0) {
                 e->c.pattern_re = re;
+                e->c.digits_only = aw_fim__digits_only_pattern(e->c.pattern);
                 aw_buf_t eb = AW_BUF_INIT;
                 if (aw_fim_xsdre_translate(e->c.pattern, AW_FIM_RE_ECMA, &eb, NULL) == 0 &&
                     aw_buf_ok(&eb))
@@ -617,6 +618,9 @@ static int resolve_codelists(ctx_t *c, const char *dir, bool allow_missing) {
 static int edge_cmp(const void *a, const void *b) {
     const aw_fim_edge_t *x = *(const aw_fim_edge_t *const *)a,
                         *y = *(const aw_fim_edge_t *const *)b;
+    uint64_t hx = aw_fim__hash(x->elem->id, strlen(x->elem->id));
+    uint64_t hy = aw_fim__hash(y->elem->id, strlen(y->elem->id));
+    if (hx != hy) return hx < hy ? -1 : 1;
     return strcmp(x->elem->id, y->elem->id);
 }
 
@@ -627,6 +631,10 @@ static void build_index(aw_fim_schema_t *s, aw_fim_elem_t *g) {
     for (size_t k = 0; k < g->nchildren; k++)
         if (g->children[k].carries_data) g->by_id[g->nby_id++] = &g->children[k];
     qsort(g->by_id, g->nby_id, sizeof *g->by_id, edge_cmp);
+    g->by_hash = aw_arena_calloc(&s->arena, g->nby_id ? g->nby_id : 1, sizeof *g->by_hash);
+    if (!g->by_hash) return;
+    for (size_t k = 0; k < g->nby_id; k++)
+        g->by_hash[k] = aw_fim__hash(g->by_id[k]->elem->id, strlen(g->by_id[k]->elem->id));
 }
 
 static bool is_ancestor(const aw_fim_elem_t *a, const aw_fim_elem_t *e) {
