@@ -55,11 +55,16 @@ static const char *const stopwords[] = {
     "um",      "als",      "auch",    "noch",    "nicht",  "kein",   "keine", "so",      "da",
     "dann",    "denn",     "wenn",    "ob",      "nun",    "mal",    "bitte", "hallo",   "gibt",
     "geht",    "tun",      "man",     "wird",    "werden", "ne",     "nen",   "dass",    "wegen",
-    "viel",    "hoch",     "etwas",   "was",     "the",    "a",      "an",    "of",      "for",
-    "my",      "in",       "to",      "i",       "is",     "how",    "do",    "can",     "what",
-    "where",   "get",      "need",    "and",     "or",     "with",   "on",    "at",      "from",
-    "me",      "it",       "this",    "that",    "are",    "be",     "want",  "germany", "german",
-    "please",  "does",     "should",  "when",    "who",    "which",
+    "viel",    "hoch",     "etwas",
+};
+
+/* English function words: ignored too, and they mark a query as English. */
+static const char *const stopwords_en[] = {
+    "the",  "a",       "of",     "for",    "my",   "to",     "i",    "is",  "how",
+    "do",   "can",     "what",   "where",  "get",  "need",   "and",  "or",  "with",
+    "on",   "at",      "from",   "me",     "it",   "this",   "that", "are", "be",
+    "want", "germany", "german", "please", "does", "should", "when", "who", "which",
+    "your", "our",     "we",     "you",    "have", "has",
 };
 
 /* Three-letter words allowed as compound parts. */
@@ -303,6 +308,9 @@ static int build_analyzer(aw_finder_t *f, const aw_finder_doc_t *docs, size_t n,
             goto fail_oom;
     for (size_t i = 0; i < sizeof stopwords / sizeof *stopwords; i++)
         if (aw_lex_add(&an->lex, stopwords[i], strlen(stopwords[i]), AW_LEX_STOP)) goto fail_oom;
+    for (size_t i = 0; i < sizeof stopwords_en / sizeof *stopwords_en; i++)
+        if (aw_lex_add(&an->lex, stopwords_en[i], strlen(stopwords_en[i]), AW_LEX_STOP | AW_LEX_EN))
+            goto fail_oom;
     for (size_t i = 0; i < n; i++)
         if (walk_doc(&docs[i], collect_word, &b)) goto fail_oom;
     for (size_t i = 0; i < n; i++)
@@ -466,8 +474,10 @@ static void conn_put(aw_finder_t *f, conn_t *c) {
 typedef struct {
     aw_fan_term_t t[G_COUNT][MAX_GROUP_TERMS];
     unsigned concept[G_COUNT][MAX_GROUP_TERMS];
+    double weight[G_COUNT][MAX_GROUP_TERMS];
     size_t n[G_COUNT];
     unsigned next_concept;
+    double scale; /* multiplies the group weight of terms added next */
 } plan_t;
 
 static int plan_has(const plan_t *p, const char *t, size_t upto) {
@@ -488,6 +498,7 @@ static void plan_add(plan_t *p, int g, unsigned concept, const char *t, size_t l
     tmp[len] = 0;
     if (plan_has(p, tmp, G_COUNT - 1)) return;
     p->concept[g][p->n[g]] = concept;
+    p->weight[g][p->n[g]] = group_weight[g] * p->scale;
     memcpy(p->t[g][p->n[g]++], tmp, len + 1);
 }
 
@@ -524,22 +535,43 @@ static int q_word(void *ctx, const aw_tok_word_t *w) {
 static void make_plan(const aw_finder_t *f, conn_t *c, const qwords_t *q, plan_t *p) {
     const aw_fan_t *an = &f->an;
     aw_fan_term_t keys[MAX_QUERY_WORDS];
-    int stop[MAX_QUERY_WORDS];
+    int stop[MAX_QUERY_WORDS], translated[MAX_QUERY_WORDS];
+    /* Is the query English? An English function word, or every content
+     * word has an English translation. Then an English word's own term
+     * counts less than its German translation: "register" should find
+     * Anmeldung, not Melderegister. */
+    int english = 0, content = 0, n_translated = 0;
     for (size_t i = 0; i < q->n; i++) {
         const aw_tok_word_t *w = &q->w[i];
         uint32_t fl = aw_lex_flags(&an->lex, w->text, w->len);
         stop[i] = (fl & AW_LEX_STOP) != 0;
+        if (fl & AW_LEX_EN) english = 1;
         term_of(an, c->st, w->text, w->len, keys[i]);
+        translated[i] = 0;
+        if (stop[i] || !(an->stages & AW_FINDER_SYNONYMS)) continue;
+        content++;
+        size_t ne;
+        const aw_syn_exp_t *e = aw_syn_get(&an->syn, keys[i], strlen(keys[i]), &ne);
+        for (size_t k = 0; k < ne && !translated[i]; k++) translated[i] = e[k].strong == 2;
+        n_translated += translated[i];
+    }
+    if (content > 0 && n_translated == content) english = 1;
+    for (size_t i = 0; i < q->n; i++) {
+        const aw_tok_word_t *w = &q->w[i];
+        uint32_t fl = aw_lex_flags(&an->lex, w->text, w->len);
         if (stop[i]) continue;
+        p->scale = english && translated[i] ? 0.4 : 1.0;
         /* The word is one concept (with its synonyms and corrections);
          * each compound part is another. */
         aw_fan_term_t t[AW_FAN_WORD_TERMS];
         unsigned cw[AW_FAN_WORD_TERMS];
         size_t nt = aw_fan_word_terms(an, c->st, w->text, w->len, t, AW_FAN_WORD_TERMS);
+        if (english && translated[i]) nt = 1; /* "passport" is not pass + port */
         for (size_t k = 0; k < nt; k++) {
             cw[k] = p->next_concept++;
             plan_add(p, G_QUERY, cw[k], t[k], strlen(t[k]));
         }
+        p->scale = 1.0;
         if (an->stages & AW_FINDER_SYNONYMS)
             for (size_t k = 0; k < nt; k++) plan_syn(an, p, cw[k], t[k], strlen(t[k]));
         /* A word that is neither German nor in the catalogue: a typo or a
@@ -552,11 +584,14 @@ static void make_plan(const aw_finder_t *f, conn_t *c, const qwords_t *q, plan_t
             size_t nm = aw_tri_match(&an->tri, c->tri_scratch, w->text, w->len, 0.5f, m, 3);
             for (size_t k = 0; k < nm; k++) {
                 if (m[k].score < m[0].score - 0.1f) break;
+                /* The closer the match, the more it counts. */
+                p->scale = m[k].score / 0.6;
                 const char *mw = an->tri.words[m[k].word];
                 aw_fan_term_t mt[AW_FAN_WORD_TERMS];
                 size_t nmt = aw_fan_word_terms(an, c->st, mw, strlen(mw), mt, AW_FAN_WORD_TERMS);
                 for (size_t j = 0; j < nmt; j++) plan_add(p, G_FUZZY, cw[0], mt[j], strlen(mt[j]));
             }
+            p->scale = 1.0;
         }
     }
     /* Adjacent words written apart that form a known word: "Personal
@@ -615,6 +650,7 @@ int aw_finder_search(aw_finder_t *f, const char *query, size_t limit, aw_finder_
     }
     memset(p->n, 0, sizeof p->n);
     p->next_concept = 0;
+    p->scale = 1.0;
     make_plan(f, c, &q, p);
     memset(c->scores, 0, f->n_docs * sizeof *c->scores);
     const char *terms[G_COUNT * MAX_GROUP_TERMS];
@@ -625,7 +661,7 @@ int aw_finder_search(aw_finder_t *f, const char *query, size_t limit, aw_finder_
         for (size_t i = 0; i < p->n[g]; i++) {
             terms[nt] = p->t[g][i];
             concepts[nt] = p->concept[g][i];
-            weights[nt++] = group_weight[g];
+            weights[nt++] = p->weight[g][i];
         }
     int rc = nt ? f->backend->score(c->b, terms, weights, concepts, nt, c->scores, err) : 0;
     free(p);

@@ -48,6 +48,7 @@ enum {
     AW_LEX_SHORT = 8, /* a 3-letter word allowed as a compound part */
     AW_LEX_STOP = 16, /* a function word, ignored in queries */
     AW_LEX_NOUN = 32, /* capitalised in the word list */
+    AW_LEX_EN = 64,   /* an English function word */
 };
 
 typedef struct aw_lex {

@@ -249,7 +249,7 @@ static int add_exp(aw_syn_t *s, const char *key, size_t klen, const char *terms,
     struct aw_syn_list *l = &s->lists[*v - 1];
     for (uint32_t i = 0; i < l->n; i++) {
         if (strcmp(l->v[i].terms, terms) == 0) {
-            if (strong) l->v[i].strong = 1;
+            if (strong > l->v[i].strong) l->v[i].strong = (uint8_t)strong;
             return 0;
         }
     }
@@ -357,15 +357,15 @@ static size_t parse_members(const char *line, size_t len, member_t *m, size_t ma
     return n;
 }
 
-static int add_lines(aw_syn_t *s, const char *const *lines, size_t count, aw_syn_analyze_fn an,
-                     aw_syn_known_fn known, void *ctx) {
+static int add_lines(aw_syn_t *s, const char *const *lines, size_t count, int strength,
+                     aw_syn_analyze_fn an, aw_syn_known_fn known, void *ctx) {
     member_t *m = malloc(MAX_MEMBERS * sizeof *m);
     if (!m) return AW_ENOMEM;
     int rc = 0;
     for (size_t i = 0; i < count && !rc; i++) {
         size_t n_from;
         size_t n = parse_members(lines[i], strlen(lines[i]), m, MAX_MEMBERS, &n_from, an, ctx);
-        rc = add_set(s, m, n, n_from, 1, known, ctx);
+        rc = add_set(s, m, n, n_from, strength, known, ctx);
     }
     free(m);
     return rc;
@@ -373,8 +373,8 @@ static int add_lines(aw_syn_t *s, const char *const *lines, size_t count, aw_syn
 
 int aw_syn_add_curated(aw_syn_t *s, aw_syn_analyze_fn an, aw_syn_known_fn known, void *ctx,
                        aw_err_t *err) {
-    int rc = add_lines(s, curated, sizeof curated / sizeof *curated, an, known, ctx);
-    if (!rc) rc = add_lines(s, english, sizeof english / sizeof *english, an, known, ctx);
+    int rc = add_lines(s, curated, sizeof curated / sizeof *curated, 1, an, known, ctx);
+    if (!rc) rc = add_lines(s, english, sizeof english / sizeof *english, 2, an, known, ctx);
     if (rc) return aw_err_set(err, rc, "finder synonyms: out of memory");
     return 0;
 }

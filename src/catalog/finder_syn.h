@@ -26,7 +26,7 @@
 
 typedef struct aw_syn_exp {
     const char *terms; /* index terms separated by single spaces */
-    uint8_t strong;    /* 1: curated or translation, 0: thesaurus */
+    uint8_t strong;    /* 2: English translation, 1: curated, 0: thesaurus */
 } aw_syn_exp_t;
 
 typedef struct aw_syn {

@@ -96,6 +96,7 @@ typedef struct aw_fim_constraints {
     const char *pattern;      /* XSD regular expression, NULL when absent */
     void *pattern_re;         /* compiled (pcre2_code *); NULL when absent/invalid */
     const char *pattern_ecma; /* the pattern translated for JSON Schema */
+    bool digits_only;         /* the pattern admits digits only ("Ziffern" in messages) */
 } aw_fim_constraints_t;
 
 /* A FIM rule: kept verbatim (FIM rules are prose; see overlays). */
@@ -143,6 +144,7 @@ struct aw_fim_elem {
     aw_fim_edge_t *children;
     /* the data-carrying edges sorted by element id (lookup of JSON keys) */
     const aw_fim_edge_t **by_id;
+    uint64_t *by_hash; /* FNV-1a of the ids, parallel to by_id, ascending */
     size_t nby_id;
     /* rules attached to this element */
     size_t nrules;
@@ -151,6 +153,7 @@ struct aw_fim_elem {
     aw_fim_elem_t *parent; /* first parent in document order; NULL for the root */
     uint32_t depth;
     uint32_t index; /* unique position in document order */
+    uint32_t stamp; /* scratch for the loader */
 };
 
 typedef struct aw_fim_warning {
@@ -169,6 +172,7 @@ typedef struct aw_fim_schema {
     const char *dokumentsteckbrief; /* XDF3, may be NULL */
     size_t nelems;
     aw_fim_elem_t **elems; /* every element occurrence in document order */
+    aw_fim_elem_t **first; /* first[i]: the first occurrence of elems[i]'s id */
     size_t ncodelists;
     aw_fim_codelist_t **codelists;
     size_t nwarnings;

@@ -481,6 +481,7 @@ static int parse_elem(ctx_t *c, xmlNodePtr n, aw_fim_kind_t kind, uint32_t depth
             void *re = NULL;
             if (aw_fim_xsdre_compile(e->c.pattern, &re, &pe) == 0) {
                 e->c.pattern_re = re;
+                e->c.digits_only = aw_fim__digits_only_pattern(e->c.pattern);
                 aw_buf_t eb = AW_BUF_INIT;
                 if (aw_fim_xsdre_translate(e->c.pattern, AW_FIM_RE_ECMA, &eb, NULL) == 0 &&
                     aw_buf_ok(&eb))
@@ -617,6 +618,9 @@ static int resolve_codelists(ctx_t *c, const char *dir, bool allow_missing) {
 static int edge_cmp(const void *a, const void *b) {
     const aw_fim_edge_t *x = *(const aw_fim_edge_t *const *)a,
                         *y = *(const aw_fim_edge_t *const *)b;
+    uint64_t hx = aw_fim__hash(x->elem->id, strlen(x->elem->id));
+    uint64_t hy = aw_fim__hash(y->elem->id, strlen(y->elem->id));
+    if (hx != hy) return hx < hy ? -1 : 1;
     return strcmp(x->elem->id, y->elem->id);
 }
 
@@ -627,6 +631,10 @@ static void build_index(aw_fim_schema_t *s, aw_fim_elem_t *g) {
     for (size_t k = 0; k < g->nchildren; k++)
         if (g->children[k].carries_data) g->by_id[g->nby_id++] = &g->children[k];
     qsort(g->by_id, g->nby_id, sizeof *g->by_id, edge_cmp);
+    g->by_hash = aw_arena_calloc(&s->arena, g->nby_id ? g->nby_id : 1, sizeof *g->by_hash);
+    if (!g->by_hash) return;
+    for (size_t k = 0; k < g->nby_id; k++)
+        g->by_hash[k] = aw_fim__hash(g->by_id[k]->elem->id, strlen(g->by_id[k]->elem->id));
 }
 
 static bool is_ancestor(const aw_fim_elem_t *a, const aw_fim_elem_t *e) {
@@ -637,21 +645,48 @@ static bool is_ancestor(const aw_fim_elem_t *a, const aw_fim_elem_t *e) {
 
 /* The first definition of an id wins everywhere, so that validation and the
  * export ($defs keyed by id) agree; differing versions are reported. */
+/* first[i] for every element, with a hash table: linear in the number of
+ * elements, so a hostile schema cannot make loading quadratic. */
+static int index_ids(aw_fim_schema_t *s) {
+    size_t cap = 16;
+    while (cap < s->nelems * 2) cap *= 2;
+    uint32_t *tab = calloc(cap, sizeof *tab);
+    s->first = calloc(s->nelems ? s->nelems : 1, sizeof *s->first);
+    if (!tab || !s->first) {
+        free(tab);
+        return AW_ENOMEM;
+    }
+    for (size_t i = 0; i < s->nelems; i++) {
+        const char *id = s->elems[i]->id;
+        size_t h = (size_t)aw_fim__hash(id, strlen(id)) & (cap - 1);
+        for (;;) {
+            if (!tab[h]) {
+                tab[h] = (uint32_t)i + 1;
+                s->first[i] = s->elems[i];
+                break;
+            }
+            aw_fim_elem_t *f = s->elems[tab[h] - 1];
+            if (strcmp(f->id, id) == 0) {
+                s->first[i] = f;
+                break;
+            }
+            h = (h + 1) & (cap - 1);
+        }
+    }
+    free(tab);
+    return 0;
+}
+
+/* The first definition of an id wins everywhere, so that validation and the
+ * export ($defs keyed by id) agree; differing versions are reported. Of
+ * siblings with the same id only the first carries data (one JSON key). */
 static void canonicalize(aw_fim_schema_t *s) {
     for (size_t i = 0; i < s->nelems; i++) {
         aw_fim_elem_t *g = s->elems[i];
         for (size_t k = 0; k < g->nchildren; k++) {
-            aw_fim_edge_t *ed = &g->children[k];
-            ed->carries_data = aw_fim_elem_has_data(ed->elem);
-            for (size_t j = 0; j < k && ed->carries_data; j++)
-                if (strcmp(g->children[j].elem->id, ed->elem->id) == 0) ed->carries_data = false;
-        }
-        for (size_t k = 0; k < g->nchildren; k++) {
             aw_fim_elem_t *e = g->children[k].elem;
-            for (size_t j = 0; j < e->index; j++) {
-                aw_fim_elem_t *f = s->elems[j];
-                if (strcmp(f->id, e->id) != 0) continue;
-                if (f->kind != e->kind || is_ancestor(f, g)) break;
+            aw_fim_elem_t *f = s->first[e->index];
+            if (f != e && f->kind == e->kind && !is_ancestor(f, g)) {
                 if ((f->version || e->version) &&
                     (!f->version || !e->version || strcmp(f->version, e->version) != 0))
                     aw_fim__warn(s, e->id,
@@ -659,8 +694,13 @@ static void canonicalize(aw_fim_schema_t *s) {
                                  "used for validation",
                                  f->version ? f->version : "-", e->version ? e->version : "-");
                 g->children[k].elem = f;
-                break;
             }
+        }
+        for (size_t k = 0; k < g->nchildren; k++) {
+            aw_fim_edge_t *ed = &g->children[k];
+            aw_fim_elem_t *f = s->first[ed->elem->index];
+            ed->carries_data = aw_fim_elem_has_data(ed->elem) && f->stamp != (uint32_t)i + 1;
+            f->stamp = (uint32_t)i + 1;
         }
     }
 }
@@ -763,6 +803,10 @@ int aw_fim_schema_load_mem(const char *xml, size_t len, const char *name, const 
         aw_fim_schema_free(s);
         return rc;
     }
+    if (index_ids(s)) {
+        aw_fim_schema_free(s);
+        return aw_err_set(err, AW_ENOMEM, "out of memory");
+    }
     canonicalize(s);
     for (size_t i = 0; i < s->nelems; i++) build_index(s, s->elems[i]);
     build_index(s, s->root);
@@ -795,6 +839,7 @@ void aw_fim_schema_free(aw_fim_schema_t *s) {
         if (s->elems[i]->c.pattern_re) aw_fim_xsdre_free(s->elems[i]->c.pattern_re);
     if (s->overlay) aw_fim__overlay_free(s->overlay);
     free(s->elems);
+    free(s->first);
     free(s->codelists);
     free(s->warnings);
     aw_arena_free(&s->arena);
