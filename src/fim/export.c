@@ -167,10 +167,7 @@ int aw_fim_export_json_schema(const aw_fim_schema_t *s, aw_buf_t *out, aw_err_t 
     for (size_t i = 0; i < s->nelems; i++) {
         const aw_fim_elem_t *e = s->elems[i];
         if (e == r || !aw_fim_elem_has_data(e)) continue;
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            if (strcmp(s->elems[j]->id, e->id) == 0) seen = true;
-        if (seen) continue;
+        if (s->first[i] != e) continue; /* $defs: the first definition of an id */
         if (!first) aw_buf_putc(b, ',');
         first = false;
         def(b, e);

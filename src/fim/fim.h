@@ -153,6 +153,7 @@ struct aw_fim_elem {
     aw_fim_elem_t *parent; /* first parent in document order; NULL for the root */
     uint32_t depth;
     uint32_t index; /* unique position in document order */
+    uint32_t stamp; /* scratch for the loader */
 };
 
 typedef struct aw_fim_warning {
@@ -171,6 +172,7 @@ typedef struct aw_fim_schema {
     const char *dokumentsteckbrief; /* XDF3, may be NULL */
     size_t nelems;
     aw_fim_elem_t **elems; /* every element occurrence in document order */
+    aw_fim_elem_t **first; /* first[i]: the first occurrence of elems[i]'s id */
     size_t ncodelists;
     aw_fim_codelist_t **codelists;
     size_t nwarnings;
