@@ -31,7 +31,11 @@ typedef enum {
     OPT_LOGLEVEL,
     OPT_DATADIR,
     OPT_ADMIN_TOKEN_FILE,
-    OPT_PUBLIC_URL
+    OPT_PUBLIC_URL,
+    OPT_PLATFORM_KEY,
+    OPT_ROUTING_RATE,
+    OPT_ASSIST_URL,
+    OPT_ASSIST_MODEL
 } opt_id_t;
 
 typedef struct {
@@ -72,6 +76,14 @@ static const opt_t OPTS[] = {
      "file holding the operator token for admin APIs (or AMTSWEG_ADMIN_TOKEN)"},
     {OPT_PUBLIC_URL, "public-url", "AMTSWEG_PUBLIC_URL", "URL",
      "external base URL (default http://LISTEN)"},
+    {OPT_PLATFORM_KEY, "platform-key", "AMTSWEG_PLATFORM_KEY_FILE", "FILE",
+     "platform signing key (PS512 JWK; created when missing; default next to the database)"},
+    {OPT_ROUTING_RATE, "routing-rate-limit", "AMTSWEG_ROUTING_RATE_LIMIT", "N",
+     "routing API requests per minute and client (default 600, 0 = off)"},
+    {OPT_ASSIST_URL, "assist-url", "AMTSWEG_ASSIST_URL", "URL",
+     "OpenAI-compatible base URL for AI-assisted search (default off)"},
+    {OPT_ASSIST_MODEL, "assist-model", "AMTSWEG_ASSIST_MODEL", "NAME",
+     "model name for AI-assisted search"},
 };
 #define NOPTS (sizeof OPTS / sizeof *OPTS)
 
@@ -141,6 +153,19 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
     case OPT_PUBLIC_URL:
         c->public_url = v;
         return 0;
+    case OPT_PLATFORM_KEY:
+        c->platform_key_file = v;
+        return 0;
+    case OPT_ASSIST_URL:
+        c->assist_url = v;
+        return 0;
+    case OPT_ASSIST_MODEL:
+        c->assist_model = v;
+        return 0;
+    case OPT_ROUTING_RATE:
+        rc = parse_uint(name, v, 1000000, &x, err);
+        c->routing_rate_limit = (unsigned)x;
+        break;
     case OPT_LOGLEVEL:
         if (aw_log_parse_level(v) < 0)
             return aw_err_set(err, AW_EINVAL,
@@ -194,6 +219,7 @@ int aw_app_config_init(aw_app_config_t *c, aw_err_t *err) {
     c->db = "var/amtsweg.db";
     c->data_dir = "data";
     c->log_level = "info";
+    c->routing_rate_limit = 600;
     for (size_t i = 0; i < NOPTS; i++) {
         const char *v = getenv(OPTS[i].env);
         if (v && *v) {

@@ -25,6 +25,11 @@ typedef struct aw_app_config {
     const char *log_level;
     const char *admin_token_file; /* or AMTSWEG_ADMIN_TOKEN in the environment */
     const char *public_url;       /* external base URL, e.g. https://amtsweg.example */
+    /* catalogue (src/catalog) */
+    const char *platform_key_file; /* PS512 platform key (jose/platform.h); default next to db */
+    unsigned routing_rate_limit;   /* routing API requests per minute and client; 0: off */
+    const char *assist_url;        /* optional OpenAI-compatible endpoint for the finder */
+    const char *assist_model;
 } aw_app_config_t;
 
 /* What modules get when they register: the shared resources of a running
