@@ -37,7 +37,7 @@ INCS    := -Isrc -Itests/runner -Itests/integration -I$(O)/gen $(PKG_CFLAGS)
 
 REL_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O2 -g -fstack-protector-strong \
                -D_FORTIFY_SOURCE=2 -fPIE
-REL_LDFLAGS := -pie -Wl,-z,relro,-z,now
+REL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 SAN_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -DAW_SANITIZE=1
@@ -102,7 +102,8 @@ $(O)/release/gen/aw_embedded.o: $(GEN_SRC)
 	$(CC) $(REL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
 
 $(BIN): $(REL_OBJ) $(O)/release/src/main.o
-	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- sanitizer build (tests) --------------------------------------------
 $(O)/asan/%.o: %.c
@@ -115,10 +116,12 @@ $(O)/asan/gen/aw_embedded.o: $(GEN_SRC)
 	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -c $< -o $@
 
 $(SAN_BIN): $(SAN_OBJ) $(O)/asan/src/main.o
-	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(TEST_BIN): $(SAN_OBJ) $(TEST_OBJ)
-	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- benchmarks, fuzzing -------------------------------------------------
 # Every bench/<x>.c becomes $(O)/release/bench/<x> (linked with the library).
@@ -128,7 +131,8 @@ BENCH_BINS := $(patsubst bench/%.c,$(O)/release/bench/%,$(BENCH_SRC))
 
 $(O)/release/bench/%: bench/%.c $(REL_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS)
 
 bench-build: $(BIN) $(BENCH_BINS)
 

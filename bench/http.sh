@@ -7,7 +7,7 @@ secs=${BENCH_SECONDS:-5}
 conns=${BENCH_CONN:-32}
 threads=$(nproc)
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 start() { # start CMD... ; sets PID and PORT
   "$@" >"$tmp/out" 2>"$tmp/err" &
@@ -35,8 +35,9 @@ if ! command -v wrk >/dev/null; then echo "wrk not installed (scripts/install-de
 
 start "$AMTSWEG_BIN" serve --listen 127.0.0.1:0 --db "$tmp/bench.db" --threads "$threads" --log-level warn
 AW_PID=$PID; AW_PORT=$PORT
+idle_rss=$(rss_kb $AW_PID)   # after start-up and migrations, before any request
 curl -s "http://127.0.0.1:$AW_PORT/health" >/dev/null
-idle_rss=$(rss_kb $AW_PID)
+first_rss=$(rss_kb $AW_PID)
 wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$AW_PORT/health" >/dev/null 2>&1 # warm-up
 read -r aw_rps aw_p50 aw_p99 < <(run_wrk "http://127.0.0.1:$AW_PORT/health")
 load_rss=$(rss_kb $AW_PID)
@@ -53,4 +54,4 @@ printf "%-28s %10s %9s %9s\n" "server" "req/s" "p50 ms" "p99 ms"
 printf "%-28s %10s %9s %9s\n" "amtsweg GET /health" "$aw_rps" "$aw_p50" "$aw_p99"
 printf "%-28s %10s %9s %9s\n" "bare libmicrohttpd" "$m_rps" "$m_p50" "$m_p99"
 awk -v a="$aw_rps" -v m="$m_rps" 'BEGIN {printf "ratio amtsweg / bare: %.2f (target >= 0.80)\n", a/m}'
-awk -v r="$idle_rss" -v l="$load_rss" 'BEGIN {printf "amtsweg RSS: idle %.1f MB (target <= 10 MB), after load %.1f MB\n", r/1024, l/1024}'
+awk -v r="$idle_rss" -v f="$first_rss" -v l="$load_rss" 'BEGIN {printf "amtsweg RSS: idle %.1f MB (target <= 10 MB), after 1st request %.1f MB, after load %.1f MB\n", r/1024, f/1024, l/1024}'

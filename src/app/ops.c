@@ -69,8 +69,9 @@ void aw_ops_close(aw_ops_t *ops) {
 
 static void h_health(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     (void)req, (void)ctx;
+    static const char ok[] = "{\"status\":\"ok\"}";
     aw_http_resp_header(resp, "Cache-Control", "no-store");
-    aw_http_resp_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    aw_http_resp_text(resp, 200, "application/json", ok, sizeof ok - 1);
 }
 
 static void h_ready(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {

@@ -22,11 +22,7 @@ static void str(aw_buf_t *b, const char *s) {
 }
 
 static bool edge_is_data(const aw_fim_elem_t *g, size_t i) {
-    const aw_fim_elem_t *e = g->children[i].elem;
-    if (!aw_fim_elem_has_data(e)) return false;
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(g->children[j].elem->id, e->id) == 0) return false;
-    return true;
+    return g->children[i].carries_data;
 }
 
 static void props(aw_buf_t *b, const aw_fim_elem_t *g) {

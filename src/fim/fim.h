@@ -96,6 +96,7 @@ typedef struct aw_fim_constraints {
     const char *pattern;      /* XSD regular expression, NULL when absent */
     void *pattern_re;         /* compiled (pcre2_code *); NULL when absent/invalid */
     const char *pattern_ecma; /* the pattern translated for JSON Schema */
+    bool digits_only;         /* the pattern admits digits only ("Ziffern" in messages) */
 } aw_fim_constraints_t;
 
 /* A FIM rule: kept verbatim (FIM rules are prose; see overlays). */
@@ -114,6 +115,7 @@ typedef struct aw_fim_edge {
     aw_fim_elem_t *elem;
     uint32_t min, max;  /* max == AW_FIM_UNBOUNDED for '*' */
     const char *anzahl; /* as written */
+    bool carries_data;  /* false for labels and for a repeated sibling id (the first wins) */
     const char *bezug;  /* may be NULL */
 } aw_fim_edge_t;
 
@@ -140,6 +142,10 @@ struct aw_fim_elem {
     /* groups */
     size_t nchildren;
     aw_fim_edge_t *children;
+    /* the data-carrying edges sorted by element id (lookup of JSON keys) */
+    const aw_fim_edge_t **by_id;
+    uint64_t *by_hash; /* FNV-1a of the ids, parallel to by_id, ascending */
+    size_t nby_id;
     /* rules attached to this element */
     size_t nrules;
     aw_fim_rule_t *rules;

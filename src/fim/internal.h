@@ -28,6 +28,21 @@ xmlNodePtr aw_fim__child(xmlNodePtr n, const char *local);
 /* Trimmed text content copied into the arena; NULL when the node is NULL. */
 char *aw_fim__text(aw_arena_t *a, xmlNodePtr n);
 
+/* Matches with a caller-provided pcre2_match_data (created lazily in *md,
+ * freed with aw_fim__xsdre_md_free) so validation does not allocate per value. */
+int aw_fim__xsdre_match_md(const void *re, const char *s, size_t len, void **md);
+void aw_fim__xsdre_md_free(void *md);
+
+/* FNV-1a 64 of n bytes (the child index of groups is sorted by it). */
+static inline uint64_t aw_fim__hash(const char *s, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Whether an XSD pattern admits only digits (for "Ziffern" in messages). */
+bool aw_fim__digits_only_pattern(const char *p);
+
 /* UTF-8 code point count (invalid bytes count as one each). */
 size_t aw_fim__utf8_len(const char *s, size_t n);
 

@@ -481,6 +481,7 @@ static int parse_elem(ctx_t *c, xmlNodePtr n, aw_fim_kind_t kind, uint32_t depth
             void *re = NULL;
             if (aw_fim_xsdre_compile(e->c.pattern, &re, &pe) == 0) {
                 e->c.pattern_re = re;
+                e->c.digits_only = aw_fim__digits_only_pattern(e->c.pattern);
                 aw_buf_t eb = AW_BUF_INIT;
                 if (aw_fim_xsdre_translate(e->c.pattern, AW_FIM_RE_ECMA, &eb, NULL) == 0 &&
                     aw_buf_ok(&eb))
@@ -614,6 +615,28 @@ static int resolve_codelists(ctx_t *c, const char *dir, bool allow_missing) {
 
 /* ---- entry points --------------------------------------------------------- */
 
+static int edge_cmp(const void *a, const void *b) {
+    const aw_fim_edge_t *x = *(const aw_fim_edge_t *const *)a,
+                        *y = *(const aw_fim_edge_t *const *)b;
+    uint64_t hx = aw_fim__hash(x->elem->id, strlen(x->elem->id));
+    uint64_t hy = aw_fim__hash(y->elem->id, strlen(y->elem->id));
+    if (hx != hy) return hx < hy ? -1 : 1;
+    return strcmp(x->elem->id, y->elem->id);
+}
+
+static void build_index(aw_fim_schema_t *s, aw_fim_elem_t *g) {
+    if (g->kind != AW_FIM_GROUP || g->by_id) return;
+    g->by_id = aw_arena_calloc(&s->arena, g->nchildren ? g->nchildren : 1, sizeof *g->by_id);
+    if (!g->by_id) return;
+    for (size_t k = 0; k < g->nchildren; k++)
+        if (g->children[k].carries_data) g->by_id[g->nby_id++] = &g->children[k];
+    qsort(g->by_id, g->nby_id, sizeof *g->by_id, edge_cmp);
+    g->by_hash = aw_arena_calloc(&s->arena, g->nby_id ? g->nby_id : 1, sizeof *g->by_hash);
+    if (!g->by_hash) return;
+    for (size_t k = 0; k < g->nby_id; k++)
+        g->by_hash[k] = aw_fim__hash(g->by_id[k]->elem->id, strlen(g->by_id[k]->elem->id));
+}
+
 static bool is_ancestor(const aw_fim_elem_t *a, const aw_fim_elem_t *e) {
     for (const aw_fim_elem_t *p = e; p; p = p->parent)
         if (p == a) return true;
@@ -625,6 +648,12 @@ static bool is_ancestor(const aw_fim_elem_t *a, const aw_fim_elem_t *e) {
 static void canonicalize(aw_fim_schema_t *s) {
     for (size_t i = 0; i < s->nelems; i++) {
         aw_fim_elem_t *g = s->elems[i];
+        for (size_t k = 0; k < g->nchildren; k++) {
+            aw_fim_edge_t *ed = &g->children[k];
+            ed->carries_data = aw_fim_elem_has_data(ed->elem);
+            for (size_t j = 0; j < k && ed->carries_data; j++)
+                if (strcmp(g->children[j].elem->id, ed->elem->id) == 0) ed->carries_data = false;
+        }
         for (size_t k = 0; k < g->nchildren; k++) {
             aw_fim_elem_t *e = g->children[k].elem;
             for (size_t j = 0; j < e->index; j++) {
@@ -724,6 +753,7 @@ int aw_fim_schema_load_mem(const char *xml, size_t len, const char *name, const 
             r->nchildren = 1;
             r->children[0].min = r->children[0].max = 1;
             r->children[0].anzahl = "1:1";
+            r->children[0].carries_data = aw_fim_elem_has_data(ch);
             r->id = ch->id;
             r->version = ch->version;
             r->name = ch->name;
@@ -742,6 +772,8 @@ int aw_fim_schema_load_mem(const char *xml, size_t len, const char *name, const 
         return rc;
     }
     canonicalize(s);
+    for (size_t i = 0; i < s->nelems; i++) build_index(s, s->elems[i]);
+    build_index(s, s->root);
     *out = s;
     return 0;
 }

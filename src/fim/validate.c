@@ -62,8 +62,20 @@ void aw_fim__error_add(aw_fim_errors_t *errs, const char *path, const aw_fim_ele
     x->text_de = aw_arena_strdup(a, text_de);
     x->text_en = aw_arena_strdup(a, text_en);
     if (e && *x->label) {
-        x->msg_de = aw_arena_printf(a, "%s: %s", x->label, text_de);
-        x->msg_en = aw_arena_printf(a, "%s: %s", x->label, text_en);
+        size_t ll = strlen(x->label), ld = strlen(text_de), le = strlen(text_en);
+        char *d = aw_arena_alloc(a, ll + ld + 3), *n = aw_arena_alloc(a, ll + le + 3);
+        if (d) {
+            memcpy(d, x->label, ll);
+            memcpy(d + ll, ": ", 2);
+            memcpy(d + ll + 2, text_de, ld + 1);
+        }
+        if (n) {
+            memcpy(n, x->label, ll);
+            memcpy(n + ll, ": ", 2);
+            memcpy(n + ll + 2, text_en, le + 1);
+        }
+        x->msg_de = d ? d : "";
+        x->msg_en = n ? n : "";
     } else {
         x->msg_de = x->text_de;
         x->msg_en = x->text_en;
@@ -111,10 +123,21 @@ typedef struct {
     const aw_fim_schema_t *s;
     aw_fim_errors_t *errs;
     aw_buf_t path;
+    void *md; /* pcre2 match data, reused */
 } vctx_t;
 
 static size_t path_push(vctx_t *v, const char *key) {
     size_t old = v->path.len;
+    size_t n = 0;
+    while (key[n] && key[n] != '~' && key[n] != '/') n++;
+    if (!key[n]) {
+        aw_buf_reserve(&v->path, n + 2);
+        if (v->path.oom) return old;
+        v->path.data[v->path.len++] = '/';
+        memcpy(v->path.data + v->path.len, key, n + 1);
+        v->path.len += n;
+        return old;
+    }
     aw_buf_putc(&v->path, '/');
     for (const char *p = key; *p; p++) {
         if (*p == '~')
@@ -129,7 +152,13 @@ static size_t path_push(vctx_t *v, const char *key) {
 
 static size_t path_push_index(vctx_t *v, size_t i) {
     size_t old = v->path.len;
-    aw_buf_printf(&v->path, "/%zu", i);
+    char b[24];
+    size_t n = sizeof b;
+    b[--n] = 0;
+    do b[--n] = (char)('0' + i % 10);
+    while ((i /= 10) && n > 1);
+    b[--n] = '/';
+    aw_buf_puts(&v->path, b + n);
     return old;
 }
 
@@ -145,7 +174,7 @@ static void err(vctx_t *v, const aw_fim_elem_t *e, const char *code, const char 
 
 /* Whether a pattern admits only digits: then "Ziffern" reads better than
  * "Zeichen" in length messages (Postleitzahl: Bitte genau 5 Ziffern ...). */
-static bool digits_only_pattern(const char *p) {
+bool aw_fim__digits_only_pattern(const char *p) {
     if (!p) return false;
     bool any = false;
     for (const char *q = p; *q; q++) {
@@ -247,12 +276,13 @@ static void check_string(vctx_t *v, const aw_fim_elem_t *e, const char *s, size_
         err(v, e, "required", "Bitte ausfüllen.", "Please fill in this field.");
         return;
     }
-    bool digits = digits_only_pattern(c->pattern);
+    bool digits = c->digits_only;
     const char *unit_de = digits ? "Ziffern" : "Zeichen",
                *unit_en = digits ? "digits" : "characters";
     bool exact = c->has_min_len && c->has_max_len && c->min_len == c->max_len;
     bool len_bad = (c->has_min_len && n < c->min_len) || (c->has_max_len && n > c->max_len);
-    bool pat_bad = !len_bad && c->pattern_re && aw_fim_xsdre_match(c->pattern_re, s, len) != 1;
+    bool pat_bad =
+        !len_bad && c->pattern_re && aw_fim__xsdre_match_md(c->pattern_re, s, len, &v->md) != 1;
     if (exact && (len_bad || (pat_bad && digits))) {
         snprintf(de, sizeof de, "Bitte genau %u %s eingeben.", c->min_len, unit_de);
         snprintf(en, sizeof en, "Please enter exactly %u %s.", c->min_len, unit_en);
@@ -316,6 +346,90 @@ static void check_range_date(vctx_t *v, const aw_fim_elem_t *e, const char *s) {
 
 static void validate_group(vctx_t *v, const aw_fim_elem_t *g, json_t *obj);
 
+/* A value reduced to what field checks need; filled from a json_t or from
+ * the streaming parser. Strings are NUL-terminated. */
+enum { SC_STR, SC_INT, SC_REAL, SC_BOOL, SC_NULL, SC_OBJ, SC_ARR };
+typedef struct {
+    int kind;
+    const char *s;
+    size_t len;
+    double x;
+} scalar_t;
+
+static void check_field(vctx_t *v, const aw_fim_elem_t *e, const scalar_t *sc) {
+    if (e->codelist) {
+        if (sc->kind != SC_STR) {
+            type_error(v, e);
+            return;
+        }
+        for (size_t i = 0; i < e->codelist->ncodes; i++)
+            if (strcmp(e->codelist->codes[i].code, sc->s) == 0) return;
+        err(v, e, "enum", "Bitte einen Wert aus der Liste wählen.",
+            "Please choose a value from the list.");
+        return;
+    }
+    bool number = sc->kind == SC_INT || sc->kind == SC_REAL;
+    switch (e->datatype) {
+    case AW_FIM_DT_BOOL:
+        if (sc->kind != SC_BOOL) type_error(v, e);
+        return;
+    case AW_FIM_DT_NUM:
+        if (!number)
+            type_error(v, e);
+        else
+            check_range_num(v, e, sc->x);
+        return;
+    case AW_FIM_DT_NUM_INT:
+        if (!number || (sc->kind == SC_REAL && (sc->x != floor(sc->x) || !isfinite(sc->x))))
+            type_error(v, e);
+        else
+            check_range_num(v, e, sc->x);
+        return;
+    case AW_FIM_DT_NUM_CURRENCY:
+        if (!number) {
+            type_error(v, e);
+            return;
+        }
+        if (sc->kind == SC_REAL) {
+            double c = sc->x * 100.0;
+            if (!isfinite(c) || fabs(c - nearbyint(c)) > 1e-7 * (fabs(c) > 1 ? fabs(c) : 1)) {
+                type_error(v, e);
+                return;
+            }
+        }
+        check_range_num(v, e, sc->x);
+        return;
+    case AW_FIM_DT_OBJ:
+        if (sc->kind != SC_OBJ) type_error(v, e);
+        return;
+    case AW_FIM_DT_FILE:
+        if (sc->kind != SC_STR || sc->len == 0) type_error(v, e);
+        return;
+    default:
+        break;
+    }
+    if (sc->kind != SC_STR) {
+        type_error(v, e);
+        return;
+    }
+    switch (e->datatype) {
+    case AW_FIM_DT_DATE:
+        if (!aw_fim__is_date(sc->s))
+            type_error(v, e);
+        else
+            check_range_date(v, e, sc->s);
+        return;
+    case AW_FIM_DT_TIME:
+        if (!aw_fim__is_time(sc->s)) type_error(v, e);
+        return;
+    case AW_FIM_DT_DATETIME:
+        if (!aw_fim__is_datetime(sc->s)) type_error(v, e);
+        return;
+    default:
+        check_string(v, e, sc->s, sc->len);
+    }
+}
+
 static void validate_value(vctx_t *v, const aw_fim_elem_t *e, json_t *val) {
     if (e->kind == AW_FIM_GROUP) {
         if (!json_is_object(val))
@@ -324,161 +438,129 @@ static void validate_value(vctx_t *v, const aw_fim_elem_t *e, json_t *val) {
             validate_group(v, e, val);
         return;
     }
-    if (e->codelist) {
-        if (!json_is_string(val)) {
-            type_error(v, e);
-            return;
-        }
-        const char *s = json_string_value(val);
-        for (size_t i = 0; i < e->codelist->ncodes; i++)
-            if (strcmp(e->codelist->codes[i].code, s) == 0) return;
-        err(v, e, "enum", "Bitte einen Wert aus der Liste wählen.",
-            "Please choose a value from the list.");
-        return;
-    }
-    switch (e->datatype) {
-    case AW_FIM_DT_BOOL:
-        if (!json_is_boolean(val)) type_error(v, e);
-        return;
-    case AW_FIM_DT_NUM:
-        if (!json_is_number(val))
-            type_error(v, e);
-        else
-            check_range_num(v, e, json_number_value(val));
-        return;
-    case AW_FIM_DT_NUM_INT: {
-        if (!json_is_number(val)) {
-            type_error(v, e);
-            return;
-        }
-        double x = json_number_value(val);
-        if (json_is_real(val) && (x != floor(x) || !isfinite(x))) {
-            type_error(v, e);
-            return;
-        }
-        check_range_num(v, e, x);
-        return;
-    }
-    case AW_FIM_DT_NUM_CURRENCY: {
-        if (!json_is_number(val)) {
-            type_error(v, e);
-            return;
-        }
-        double x = json_number_value(val);
-        if (json_is_real(val)) {
-            double c = x * 100.0;
-            if (!isfinite(c) || fabs(c - nearbyint(c)) > 1e-7 * (fabs(c) > 1 ? fabs(c) : 1)) {
-                type_error(v, e);
-                return;
-            }
-        }
-        check_range_num(v, e, x);
-        return;
-    }
-    case AW_FIM_DT_OBJ:
-        if (!json_is_object(val)) type_error(v, e);
-        return;
-    case AW_FIM_DT_FILE:
-        if (!json_is_string(val) || json_string_length(val) == 0) type_error(v, e);
-        return;
-    default:
+    scalar_t sc = {0};
+    switch (json_typeof(val)) {
+    case JSON_STRING:
+        sc.kind = SC_STR;
+        sc.s = json_string_value(val);
+        sc.len = json_string_length(val);
         break;
-    }
-    if (!json_is_string(val)) {
-        type_error(v, e);
-        return;
-    }
-    const char *s = json_string_value(val);
-    switch (e->datatype) {
-    case AW_FIM_DT_DATE:
-        if (!aw_fim__is_date(s))
-            type_error(v, e);
-        else
-            check_range_date(v, e, s);
-        return;
-    case AW_FIM_DT_TIME:
-        if (!aw_fim__is_time(s)) type_error(v, e);
-        return;
-    case AW_FIM_DT_DATETIME:
-        if (!aw_fim__is_datetime(s)) type_error(v, e);
-        return;
+    case JSON_INTEGER:
+        sc.kind = SC_INT;
+        sc.x = (double)json_integer_value(val);
+        break;
+    case JSON_REAL:
+        sc.kind = SC_REAL;
+        sc.x = json_real_value(val);
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        sc.kind = SC_BOOL;
+        break;
+    case JSON_OBJECT:
+        sc.kind = SC_OBJ;
+        break;
+    case JSON_ARRAY:
+        sc.kind = SC_ARR;
+        break;
     default:
-        check_string(v, e, s, json_string_length(val));
+        sc.kind = SC_NULL;
+    }
+    check_field(v, e, &sc);
+}
+
+static const aw_fim_edge_t *find_edge_n(const aw_fim_elem_t *g, const char *key, size_t n) {
+    uint64_t h = aw_fim__hash(key, n);
+    size_t lo = 0, hi = g->nby_id;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (g->by_hash[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < g->nby_id && g->by_hash[lo] == h; lo++) {
+        const char *id = g->by_id[lo]->elem->id;
+        if (strncmp(id, key, n) == 0 && id[n] == 0) return g->by_id[lo];
+    }
+    return NULL;
+}
+
+static const aw_fim_edge_t *find_edge(const aw_fim_elem_t *g, const char *key) {
+    return find_edge_n(g, key, strlen(key));
+}
+
+static void validate_edge(vctx_t *v, const aw_fim_edge_t *edge, json_t *val) {
+    char de[160], en[160];
+    const aw_fim_elem_t *e = edge->elem;
+    if (edge->max <= 1) {
+        validate_value(v, e, val);
+        return;
+    }
+    if (!json_is_array(val)) {
+        err(v, e, "type", "Mehrere Angaben als Liste erwartet.", "A list of entries is expected.");
+        return;
+    }
+    size_t n = json_array_size(val);
+    if (n < edge->min) {
+        if (edge->min == 1) {
+            err(v, e, "minItems", "Bitte mindestens einen Eintrag angeben.",
+                "Please provide at least one entry.");
+        } else {
+            snprintf(de, sizeof de, "Bitte mindestens %u Einträge angeben.", edge->min);
+            snprintf(en, sizeof en, "Please provide at least %u entries.", edge->min);
+            err(v, e, "minItems", de, en);
+        }
+    } else if (n > edge->max) {
+        snprintf(de, sizeof de, "Bitte höchstens %u Einträge angeben.", edge->max);
+        snprintf(en, sizeof en, "Please provide at most %u entries.", edge->max);
+        err(v, e, "maxItems", de, en);
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t o2 = path_push_index(v, k);
+        validate_value(v, e, json_array_get(val, k));
+        path_pop(v, o2);
     }
 }
 
-static bool edge_is_data(const aw_fim_elem_t *g, size_t i) {
-    const aw_fim_elem_t *e = g->children[i].elem;
-    if (!aw_fim_elem_has_data(e)) return false;
-    for (size_t j = 0; j < i; j++) /* the first of same-id siblings wins */
-        if (strcmp(g->children[j].elem->id, e->id) == 0) return false;
-    return true;
-}
-
+/* Walks the keys that are present (fewer than the schema's children as a
+ * rule), then reports the required children that were not seen. */
 static void validate_group(vctx_t *v, const aw_fim_elem_t *g, json_t *obj) {
     char de[160], en[160];
-    for (size_t i = 0; i < g->nchildren; i++) {
-        if (!edge_is_data(g, i)) continue;
-        const aw_fim_edge_t *edge = &g->children[i];
-        const aw_fim_elem_t *e = edge->elem;
-        json_t *val = json_object_get(obj, e->id);
-        size_t old = path_push(v, e->id);
-        if (!val) {
-            if (edge->min >= 1) {
-                if (e->kind == AW_FIM_GROUP)
-                    err(v, e, "required", "Bitte diese Angaben machen.",
-                        "Please provide this information.");
-                else
-                    err(v, e, "required", "Bitte ausfüllen.", "Please fill in this field.");
-            }
-        } else if (edge->max > 1) {
-            if (!json_is_array(val)) {
-                err(v, e, "type", "Mehrere Angaben als Liste erwartet.",
-                    "A list of entries is expected.");
-            } else {
-                size_t n = json_array_size(val);
-                if (n < edge->min) {
-                    if (edge->min == 1) {
-                        snprintf(de, sizeof de, "Bitte mindestens einen Eintrag angeben.");
-                        snprintf(en, sizeof en, "Please provide at least one entry.");
-                    } else {
-                        snprintf(de, sizeof de, "Bitte mindestens %u Einträge angeben.", edge->min);
-                        snprintf(en, sizeof en, "Please provide at least %u entries.", edge->min);
-                    }
-                    err(v, e, "minItems", de, en);
-                } else if (n > edge->max) {
-                    snprintf(de, sizeof de, "Bitte höchstens %u Einträge angeben.", edge->max);
-                    snprintf(en, sizeof en, "Please provide at most %u entries.", edge->max);
-                    err(v, e, "maxItems", de, en);
-                }
-                for (size_t k = 0; k < n; k++) {
-                    size_t o2 = path_push_index(v, k);
-                    validate_value(v, e, json_array_get(val, k));
-                    path_pop(v, o2);
-                }
-            }
-        } else {
-            validate_value(v, e, val);
-        }
-        path_pop(v, old);
-    }
+    uint8_t seen_small[256];
+    uint8_t *seen = g->nchildren <= sizeof seen_small ? seen_small : calloc(g->nchildren, 1);
+    if (!seen) return;
+    memset(seen, 0, g->nchildren <= sizeof seen_small ? g->nchildren : 0);
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
-        bool known = false;
-        for (size_t i = 0; i < g->nchildren && !known; i++)
-            if (strcmp(g->children[i].elem->id, key) == 0 &&
-                aw_fim_elem_has_data(g->children[i].elem))
-                known = true;
-        if (known) continue;
+        const aw_fim_edge_t *edge = find_edge(g, key);
         size_t old = path_push(v, key);
-        char kd[128];
-        snprintf(kd, sizeof kd, "%.80s", key);
-        snprintf(de, sizeof de, "Unbekanntes Feld \u201e%s\u201c.", kd);
-        snprintf(en, sizeof en, "Unknown field '%s'.", kd);
-        aw_fim__error_add(v->errs, v->path.data, NULL, "unknown", de, en, NULL);
+        if (edge) {
+            seen[edge - g->children] = 1;
+            validate_edge(v, edge, val);
+        } else {
+            char kd[128];
+            snprintf(kd, sizeof kd, "%.80s", key);
+            snprintf(de, sizeof de, "Unbekanntes Feld \u201e%s\u201c.", kd);
+            snprintf(en, sizeof en, "Unknown field '%s'.", kd);
+            aw_fim__error_add(v->errs, v->path.data, NULL, "unknown", de, en, NULL);
+        }
         path_pop(v, old);
     }
+    for (size_t i = 0; i < g->nchildren; i++) {
+        const aw_fim_edge_t *edge = &g->children[i];
+        if (!edge->carries_data || edge->min == 0 || seen[i]) continue;
+        const aw_fim_elem_t *e = edge->elem;
+        size_t old = path_push(v, e->id);
+        if (e->kind == AW_FIM_GROUP)
+            err(v, e, "required", "Bitte diese Angaben machen.",
+                "Please provide this information.");
+        else
+            err(v, e, "required", "Bitte ausfüllen.", "Please fill in this field.");
+        path_pop(v, old);
+    }
+    if (seen != seen_small) free(seen);
 }
 
 int aw_fim_validate_json(const aw_fim_schema_t *s, const void *json, aw_fim_errors_t *errs,
@@ -495,8 +577,458 @@ int aw_fim_validate_json(const aw_fim_schema_t *s, const void *json, aw_fim_erro
     }
     bool oom = !aw_buf_ok(&v.path);
     aw_buf_free(&v.path);
+    if (v.md) aw_fim__xsdre_md_free(v.md);
     if (oom) return aw_err_set(e, AW_ENOMEM, "out of memory");
     return errs->n ? AW_EINVAL : 0;
+}
+
+/* ---- streaming validation ---------------------------------------------------
+ *
+ * The common case (no overlay, well-formed input) validates straight from the
+ * JSON text without building a DOM: one pass, no allocation per value. Any
+ * syntax problem, duplicate key, odd number or string the fast path does not
+ * want to judge makes it give up (return 1); the caller then runs the jansson
+ * path, which produces the same verdicts and jansson's syntax messages.
+ */
+
+typedef struct {
+    vctx_t *v;
+    const char *p, *end;
+    int depth;
+    aw_buf_t str; /* decoded string */
+} sctx_t;
+
+#define BAIL 1
+
+static void ws(sctx_t *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+        c->p++;
+}
+
+static int hexval(const char *p, unsigned *out) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char ch = p[i];
+        v <<= 4;
+        if (ch >= '0' && ch <= '9')
+            v |= (unsigned)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v |= (unsigned)(ch - 'a' + 10);
+        else if (ch >= 'A' && ch <= 'F')
+            v |= (unsigned)(ch - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Reads a string at c->p ('"'); its decoded form is in c->str (NUL-terminated). */
+static int sstring(sctx_t *c) {
+    c->p++;
+    c->str.len = 0;
+    const char *start = c->p;
+    for (;;) {
+        /* the common case: plain ASCII */
+        const char *q = c->p;
+        while (q < c->end) {
+            unsigned char a = (unsigned char)*q;
+            if (a < 0x20 || a >= 0x80 || a == '"' || a == '\\') break;
+            q++;
+        }
+        c->p = q;
+        if (c->p >= c->end) return BAIL;
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '"') {
+            aw_buf_append(&c->str, start, (size_t)(c->p - start));
+            c->p++;
+            break;
+        }
+        if (ch < 0x20) return BAIL;
+        if (ch == '\\') {
+            aw_buf_append(&c->str, start, (size_t)(c->p - start));
+            if (c->p + 1 >= c->end) return BAIL;
+            char e = c->p[1];
+            c->p += 2;
+            switch (e) {
+            case '"':
+                aw_buf_putc(&c->str, '"');
+                break;
+            case '\\':
+                aw_buf_putc(&c->str, '\\');
+                break;
+            case '/':
+                aw_buf_putc(&c->str, '/');
+                break;
+            case 'b':
+                aw_buf_putc(&c->str, '\b');
+                break;
+            case 'f':
+                aw_buf_putc(&c->str, '\f');
+                break;
+            case 'n':
+                aw_buf_putc(&c->str, '\n');
+                break;
+            case 'r':
+                aw_buf_putc(&c->str, '\r');
+                break;
+            case 't':
+                aw_buf_putc(&c->str, '\t');
+                break;
+            case 'u': {
+                unsigned u;
+                if (c->end - c->p < 4 || hexval(c->p, &u)) return BAIL;
+                c->p += 4;
+                if (u == 0 || (u >= 0xD800 && u <= 0xDFFF)) return BAIL; /* jansson decides */
+                char b[4];
+                size_t n;
+                if (u < 0x80)
+                    b[0] = (char)u, n = 1;
+                else if (u < 0x800)
+                    b[0] = (char)(0xC0 | (u >> 6)), b[1] = (char)(0x80 | (u & 0x3F)), n = 2;
+                else
+                    b[0] = (char)(0xE0 | (u >> 12)), b[1] = (char)(0x80 | ((u >> 6) & 0x3F)),
+                    b[2] = (char)(0x80 | (u & 0x3F)), n = 3;
+                aw_buf_append(&c->str, b, n);
+                break;
+            }
+            default:
+                return BAIL;
+            }
+            start = c->p;
+            continue;
+        }
+        if (ch < 0x80) {
+            c->p++;
+            continue;
+        }
+        /* strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF) */
+        size_t n;
+        unsigned cp;
+        if (ch >= 0xC2 && ch <= 0xDF)
+            n = 2, cp = ch & 0x1F;
+        else if (ch >= 0xE0 && ch <= 0xEF)
+            n = 3, cp = ch & 0x0F;
+        else if (ch >= 0xF0 && ch <= 0xF4)
+            n = 4, cp = ch & 0x07;
+        else
+            return BAIL;
+        if ((size_t)(c->end - c->p) < n) return BAIL;
+        for (size_t i = 1; i < n; i++) {
+            unsigned char cc = (unsigned char)c->p[i];
+            if ((cc & 0xC0) != 0x80) return BAIL;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return BAIL;
+        c->p += n;
+    }
+    if (!aw_buf_ok(&c->str)) return BAIL;
+    if (!c->str.data) aw_buf_puts(&c->str, "");
+    c->str.data[c->str.len] = 0;
+    return 0;
+}
+
+/* Reads a number; integers with more than 15 digits are left to jansson. */
+static int snumber(sctx_t *c, scalar_t *sc) {
+    const char *q = c->p;
+    bool real = false;
+    if (q < c->end && *q == '-') q++;
+    if (q >= c->end) return BAIL;
+    if (*q == '0')
+        q++;
+    else if (*q >= '1' && *q <= '9')
+        while (q < c->end && *q >= '0' && *q <= '9') q++;
+    else
+        return BAIL;
+    if (q < c->end && *q == '.') {
+        real = true;
+        q++;
+        if (q >= c->end || *q < '0' || *q > '9') return BAIL;
+        while (q < c->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < c->end && (*q == 'e' || *q == 'E')) {
+        real = true;
+        q++;
+        if (q < c->end && (*q == '+' || *q == '-')) q++;
+        if (q >= c->end || *q < '0' || *q > '9') return BAIL;
+        while (q < c->end && *q >= '0' && *q <= '9') q++;
+    }
+    size_t n = (size_t)(q - c->p);
+    char buf[64];
+    if (n >= sizeof buf || (!real && n > 15)) return BAIL;
+    memcpy(buf, c->p, n);
+    buf[n] = 0;
+    sc->kind = real ? SC_REAL : SC_INT;
+    sc->x = strtod(buf, NULL);
+    if (!isfinite(sc->x)) return BAIL;
+    c->p = q;
+    return 0;
+}
+
+static int slit(sctx_t *c, const char *lit, size_t n) {
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0) return BAIL;
+    c->p += n;
+    return 0;
+}
+
+static int sskip(sctx_t *c);
+
+static int sskip_container(sctx_t *c, char close) {
+    if (++c->depth > AW_FIM_MAX_JSON_DEPTH) return BAIL;
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        c->depth--;
+        return 0;
+    }
+    for (;;) {
+        if (close == '}') {
+            /* duplicate keys of unknown objects: jansson judges */
+            if (c->p >= c->end || *c->p != '"' || sstring(c)) return BAIL;
+            ws(c);
+            if (c->p >= c->end || *c->p != ':') return BAIL;
+            c->p++;
+            ws(c);
+        }
+        if (sskip(c)) return BAIL;
+        ws(c);
+        if (c->p >= c->end) return BAIL;
+        if (*c->p == ',') {
+            c->p++;
+            ws(c);
+            continue;
+        }
+        if (*c->p != close) return BAIL;
+        c->p++;
+        c->depth--;
+        return 0;
+    }
+}
+
+/* Skips any value (still checking its syntax). */
+static int sskip(sctx_t *c) {
+    if (c->p >= c->end) return BAIL;
+    scalar_t sc;
+    switch (*c->p) {
+    case '{':
+        /* objects with possibly duplicate keys cannot be judged here */
+        return sskip_container(c, '}');
+    case '[':
+        return sskip_container(c, ']');
+    case '"':
+        return sstring(c);
+    case 't':
+        return slit(c, "true", 4);
+    case 'f':
+        return slit(c, "false", 5);
+    case 'n':
+        return slit(c, "null", 4);
+    default:
+        return snumber(c, &sc);
+    }
+}
+
+static int sgroup(sctx_t *c, const aw_fim_elem_t *g);
+
+/* Reads one value for element e (a field or a group). */
+static int svalue(sctx_t *c, const aw_fim_elem_t *e) {
+    vctx_t *v = c->v;
+    if (c->p >= c->end) return BAIL;
+    char ch = *c->p;
+    if (e->kind == AW_FIM_GROUP) {
+        if (ch == '{') return sgroup(c, e);
+        type_error(v, e);
+        return sskip(c);
+    }
+    scalar_t sc = {0};
+    switch (ch) {
+    case '"':
+        if (sstring(c)) return BAIL;
+        sc.kind = SC_STR;
+        sc.s = c->str.data;
+        sc.len = c->str.len;
+        break;
+    case 't':
+    case 'f':
+        if (slit(c, ch == 't' ? "true" : "false", ch == 't' ? 4 : 5)) return BAIL;
+        sc.kind = SC_BOOL;
+        break;
+    case 'n':
+        if (slit(c, "null", 4)) return BAIL;
+        sc.kind = SC_NULL;
+        break;
+    case '{':
+        if (sskip(c)) return BAIL;
+        sc.kind = SC_OBJ;
+        break;
+    case '[':
+        if (sskip(c)) return BAIL;
+        sc.kind = SC_ARR;
+        break;
+    default:
+        if (snumber(c, &sc)) return BAIL;
+    }
+    check_field(v, e, &sc);
+    return 0;
+}
+
+static int sedge(sctx_t *c, const aw_fim_edge_t *edge) {
+    vctx_t *v = c->v;
+    const aw_fim_elem_t *e = edge->elem;
+    if (edge->max <= 1) return svalue(c, e);
+    if (c->p >= c->end || *c->p != '[') {
+        err(v, e, "type", "Mehrere Angaben als Liste erwartet.", "A list of entries is expected.");
+        return sskip(c);
+    }
+    if (++c->depth > AW_FIM_MAX_JSON_DEPTH) return BAIL;
+    /* remember where the count errors go: before the entries' errors, as the DOM path */
+    size_t first = v->errs->n;
+    size_t n = 0;
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == ']')
+        c->p++;
+    else
+        for (;;) {
+            size_t o2 = path_push_index(v, n);
+            int rc = svalue(c, e);
+            path_pop(v, o2);
+            if (rc) return BAIL;
+            n++;
+            ws(c);
+            if (c->p >= c->end) return BAIL;
+            if (*c->p == ',') {
+                c->p++;
+                ws(c);
+                continue;
+            }
+            if (*c->p != ']') return BAIL;
+            c->p++;
+            break;
+        }
+    c->depth--;
+    char de[160], en[160];
+    size_t before = v->errs->n;
+    if (n < edge->min) {
+        if (edge->min == 1) {
+            err(v, e, "minItems", "Bitte mindestens einen Eintrag angeben.",
+                "Please provide at least one entry.");
+        } else {
+            snprintf(de, sizeof de, "Bitte mindestens %u Einträge angeben.", edge->min);
+            snprintf(en, sizeof en, "Please provide at least %u entries.", edge->min);
+            err(v, e, "minItems", de, en);
+        }
+    } else if (n > edge->max) {
+        snprintf(de, sizeof de, "Bitte höchstens %u Einträge angeben.", edge->max);
+        snprintf(en, sizeof en, "Please provide at most %u entries.", edge->max);
+        err(v, e, "maxItems", de, en);
+    }
+    if (v->errs->n == before + 1 && before > first) {
+        /* move the count error in front of the entries' errors */
+        aw_fim_error_t x = v->errs->v[before];
+        memmove(&v->errs->v[first + 1], &v->errs->v[first], (before - first) * sizeof x);
+        v->errs->v[first] = x;
+    }
+    return 0;
+}
+
+static int sgroup(sctx_t *c, const aw_fim_elem_t *g) {
+    vctx_t *v = c->v;
+    if (++c->depth > AW_FIM_MAX_JSON_DEPTH) return BAIL;
+    uint8_t seen_small[256];
+    if (g->nchildren > sizeof seen_small) return BAIL;
+    memset(seen_small, 0, g->nchildren);
+    size_t unknown = 0;
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == '}')
+        c->p++;
+    else
+        for (;;) {
+            if (c->p >= c->end || *c->p != '"' || sstring(c)) return BAIL;
+            const aw_fim_edge_t *edge = find_edge_n(g, c->str.data, c->str.len);
+            size_t old = path_push(v, c->str.data);
+            ws(c);
+            if (c->p >= c->end || *c->p != ':') return BAIL;
+            c->p++;
+            ws(c);
+            int rc;
+            if (edge) {
+                size_t i = (size_t)(edge - g->children);
+                if (seen_small[i]) return BAIL; /* duplicate key */
+                seen_small[i] = 1;
+                rc = sedge(c, edge);
+            } else {
+                if (++unknown > 1) return BAIL; /* possible duplicates: jansson judges */
+                char de[160], en[160], kd[128];
+                snprintf(kd, sizeof kd, "%.80s", c->str.data);
+                snprintf(de, sizeof de, "Unbekanntes Feld \u201e%s\u201c.", kd);
+                snprintf(en, sizeof en, "Unknown field '%s'.", kd);
+                aw_fim__error_add(v->errs, v->path.data, NULL, "unknown", de, en, NULL);
+                rc = sskip(c);
+            }
+            path_pop(v, old);
+            if (rc) return BAIL;
+            ws(c);
+            if (c->p >= c->end) return BAIL;
+            if (*c->p == ',') {
+                c->p++;
+                ws(c);
+                continue;
+            }
+            if (*c->p != '}') return BAIL;
+            c->p++;
+            break;
+        }
+    c->depth--;
+    for (size_t i = 0; i < g->nchildren; i++) {
+        const aw_fim_edge_t *edge = &g->children[i];
+        if (!edge->carries_data || edge->min == 0 || seen_small[i]) continue;
+        const aw_fim_elem_t *e = edge->elem;
+        size_t old = path_push(v, e->id);
+        if (e->kind == AW_FIM_GROUP)
+            err(v, e, "required", "Bitte diese Angaben machen.",
+                "Please provide this information.");
+        else
+            err(v, e, "required", "Bitte ausfüllen.", "Please fill in this field.");
+        path_pop(v, old);
+    }
+    return 0;
+}
+
+/* 0: validated (errs filled); BAIL: use the DOM path (errs untouched). */
+static int validate_stream(const aw_fim_schema_t *s, const char *json, size_t len,
+                           aw_fim_errors_t *errs) {
+    aw_fim_errors_t tmp;
+    aw_fim_errors_init(&tmp);
+    tmp.max = errs->max;
+    vctx_t v = {.s = s, .errs = &tmp};
+    aw_buf_puts(&v.path, "");
+    sctx_t c = {.v = &v, .p = json, .end = json + len};
+    int rc = BAIL;
+    ws(&c);
+    if (c.p < c.end && *c.p == '{' && sgroup(&c, s->root) == 0) {
+        ws(&c);
+        if (c.p == c.end && aw_buf_ok(&v.path) && !tmp.truncated) rc = 0;
+    }
+    aw_buf_free(&v.path);
+    aw_buf_free(&c.str);
+    if (v.md) aw_fim__xsdre_md_free(v.md);
+    if (rc == 0) {
+        if (errs->n == 0 && errs->v == NULL) {
+            aw_fim_errors_free(errs);
+            *errs = tmp; /* hand over list and arena */
+            return 0;
+        }
+        for (size_t i = 0; i < tmp.n; i++)
+            aw_fim__error_add(errs, tmp.v[i].path, tmp.v[i].elem, tmp.v[i].code, tmp.v[i].text_de,
+                              tmp.v[i].text_en, tmp.v[i].rule_id);
+    }
+    aw_fim_errors_free(&tmp);
+    return rc;
 }
 
 /* Depth of brackets outside strings, without building anything. */
@@ -530,6 +1062,7 @@ int aw_fim_validate(const aw_fim_schema_t *s, const char *json, size_t len, aw_f
         aw_fim__error_add(errs, "", NULL, "syntax", de, en, NULL);
         return AW_EINVAL;
     }
+    if (!s->overlay && validate_stream(s, json, len, errs) == 0) return errs->n ? AW_EINVAL : 0;
     if (!depth_ok(json, len, AW_FIM_MAX_JSON_DEPTH)) {
         snprintf(de, sizeof de, "Die Daten sind tiefer als %d Ebenen verschachtelt.",
                  AW_FIM_MAX_JSON_DEPTH);

@@ -389,6 +389,19 @@ int aw_fim_xsdre_match(const void *re, const char *s, size_t len) {
     return AW_EINVAL;
 }
 
+int aw_fim__xsdre_match_md(const void *re, const char *s, size_t len, void **md) {
+    if (!*md) *md = pcre2_match_data_create(1, NULL);
+    if (!*md) return AW_ENOMEM;
+    int r = pcre2_match((const pcre2_code *)re, (PCRE2_SPTR)s, len, 0, 0, *md, NULL);
+    if (r >= 0) return 1;
+    if (r == PCRE2_ERROR_NOMATCH) return 0;
+    return AW_EINVAL;
+}
+
+void aw_fim__xsdre_md_free(void *md) {
+    pcre2_match_data_free(md);
+}
+
 void aw_fim_xsdre_free(void *re) {
     pcre2_code_free((pcre2_code *)re);
 }

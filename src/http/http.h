@@ -86,7 +86,6 @@ struct aw_http_req {
     json_t *json;                        /* AW_ROUTE_JSON: parsed body; owned by the request */
     void *user;                          /* free for handlers / chunk sinks */
     void (*cleanup)(aw_http_req_t *req); /* called once when the request ends */
-    const char *client_ip;
     struct aw_http__priv *priv;
 };
 
@@ -102,6 +101,8 @@ struct aw_http_resp {
 const char *aw_http_param(const aw_http_req_t *req, const char *name);
 const char *aw_http_query(const aw_http_req_t *req, const char *name);
 const char *aw_http_header(const aw_http_req_t *req, const char *name);
+/* The peer's address as text ("127.0.0.1", "::1"), computed on first use. */
+const char *aw_http_client_ip(aw_http_req_t *req);
 
 /* Response helpers. Bodies are copied. */
 void aw_http_resp_header(aw_http_resp_t *resp, const char *name, const char *value);

@@ -104,6 +104,7 @@ struct aw_http__priv {
     int64_t start_us;
     int64_t deadline_us;
     char reqid[65];
+    const char *client_ip;
 };
 
 void aw_http_config_defaults(aw_http_config_t *c) {
@@ -136,6 +137,17 @@ const char *aw_http_query(const aw_http_req_t *req, const char *name) {
 
 const char *aw_http_header(const aw_http_req_t *req, const char *name) {
     return MHD_lookup_connection_value(req->priv->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *client_ip(struct MHD_Connection *conn, char *buf, size_t n);
+
+const char *aw_http_client_ip(aw_http_req_t *req) {
+    if (!req->priv->client_ip) {
+        char ip[64];
+        req->priv->client_ip =
+            aw_arena_strdup(&req->priv->arena, client_ip(req->priv->conn, ip, sizeof ip));
+    }
+    return req->priv->client_ip ? req->priv->client_ip : "";
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -350,6 +362,26 @@ static void *watchdog_main(void *arg) {
     return NULL;
 }
 
+/* Request ids: a random per-process prefix and a counter — unique, cheap
+ * (no CSPRNG call per request) and sortable within one process. */
+static char g_rid_prefix[17];
+static _Atomic uint64_t g_rid_counter;
+static pthread_once_t g_rid_once = PTHREAD_ONCE_INIT;
+
+static void rid_init(void) {
+    char u[AW_UUID_STRLEN + 1];
+    aw_uuid_v4(u);
+    memcpy(g_rid_prefix, u, 8);
+    memcpy(g_rid_prefix + 8, u + 9, 4);
+    g_rid_prefix[12] = '\0';
+}
+
+static void next_request_id(char out[65]) {
+    pthread_once(&g_rid_once, rid_init);
+    uint64_t n = atomic_fetch_add_explicit(&g_rid_counter, 1, memory_order_relaxed);
+    snprintf(out, 65, "%s-%012llx", g_rid_prefix, (unsigned long long)n);
+}
+
 static bool safe_request_id(const char *v) {
     if (!v) return false;
     size_t n = strlen(v);
@@ -532,10 +564,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (safe_request_id(rid))
             snprintf(p->reqid, sizeof p->reqid, "%s", rid);
         else
-            aw_uuid_v4(p->reqid);
+            next_request_id(p->reqid);
         p->req.request_id = p->reqid;
-        char ip[64];
-        p->req.client_ip = aw_arena_strdup(&p->arena, client_ip(conn, ip, sizeof ip));
 
         char *scratch = aw_arena_alloc(&p->arena, strlen(p->req.path) + 1);
         p->route = -1;

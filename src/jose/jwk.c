@@ -631,3 +631,82 @@ int aw_jwk_check_fitconnect(const aw_jwk_t *k, aw_jwk_purpose_t purpose,
     aw_buf_free(&v);
     return rc;
 }
+
+/* ---- JWK sets ------------------------------------------------------------- */
+
+void aw_jwks_free(aw_jwks_t *set) {
+    if (!set) return;
+    for (size_t i = 0; i < set->n; i++) aw_jwk_free(set->keys[i]);
+    free(set->keys);
+    set->keys = NULL;
+    set->n = 0;
+}
+
+const aw_jwk_t *aw_jwks_find(const aw_jwks_t *set, const char *kid) {
+    if (!kid) return NULL;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->keys[i]->kid && strcmp(set->keys[i]->kid, kid) == 0) return set->keys[i];
+    return NULL;
+}
+
+int aw_jwks_parse(const char *json, size_t len, aw_jwks_t *out, aw_err_t *err) {
+    memset(out, 0, sizeof *out);
+    if (len > (size_t)AW_JWK_MAX_JSON * 4)
+        return aw_err_set(err, AW_ETOOBIG, "jwks: larger than %d bytes", AW_JWK_MAX_JSON * 4);
+    json_t *obj;
+    int rc = aw_jose__parse_object(json, len, &obj, "jwks", err);
+    if (rc) return rc;
+    json_t *keys = json_object_get(obj, "keys");
+    if (!json_is_array(keys)) {
+        json_decref(obj);
+        return aw_err_set(err, AW_EINVAL, "jwks: member 'keys' must be an array");
+    }
+    size_t n = json_array_size(keys);
+    if (n > AW_JWKS_MAX) {
+        json_decref(obj);
+        return aw_err_set(err, AW_ETOOBIG, "jwks: more than %d keys", AW_JWKS_MAX);
+    }
+    out->keys = calloc(n ? n : 1, sizeof *out->keys);
+    if (!out->keys) {
+        json_decref(obj);
+        return aw_err_set(err, AW_ENOMEM, "jwks: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *kj = json_array_get(keys, i);
+        rc = aw_jwk_from_json(kj, &out->keys[i], err);
+        if (rc) {
+            aw_err_prefix(err, "jwks: keys[%zu]", i);
+            break;
+        }
+        out->n++;
+        const char *kid = out->keys[i]->kid;
+        for (size_t j = 0; kid && j < i; j++)
+            if (out->keys[j]->kid && strcmp(out->keys[j]->kid, kid) == 0) {
+                rc = aw_err_set(err, AW_EINVAL, "jwks: kid '%.64s' appears more than once", kid);
+                break;
+            }
+        if (rc) break;
+    }
+    wipe_private_members(obj);
+    size_t i;
+    json_t *kj;
+    json_array_foreach(keys, i, kj) wipe_private_members(kj);
+    json_decref(obj);
+    if (rc) aw_jwks_free(out);
+    return rc;
+}
+
+int aw_jwks_write(const aw_jwk_t *const *keys, size_t n, aw_buf_t *out, aw_err_t *err) {
+    json_t *arr = json_array();
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = json_array_append_new(arr, aw_jwk_to_json(keys[i], false)) == 0;
+    json_t *set = ok ? json_pack("{sO}", "keys", arr) : NULL;
+    json_decref(arr);
+    char *s = set ? json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(set);
+    if (!s) return aw_err_set(err, AW_ENOMEM, "jwks: out of memory");
+    aw_buf_puts(out, s);
+    free(s);
+    return aw_buf_ok(out) ? 0 : aw_err_set(err, AW_ENOMEM, "jwks: out of memory");
+}

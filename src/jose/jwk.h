@@ -95,4 +95,21 @@ typedef struct aw_jwk_check_opts {
 int aw_jwk_check_fitconnect(const aw_jwk_t *k, aw_jwk_purpose_t purpose,
                             const aw_jwk_check_opts_t *opts, aw_err_t *err);
 
+/* A JWK set (RFC 7517 §5): {"keys": [...]}. Every member must be a key
+ * we can parse (RSA); kids must be unique (a duplicate kid makes key
+ * selection ambiguous); at most AW_JWKS_MAX keys. */
+#define AW_JWKS_MAX 64
+
+typedef struct aw_jwks {
+    aw_jwk_t **keys;
+    size_t n;
+} aw_jwks_t;
+
+int aw_jwks_parse(const char *json, size_t len, aw_jwks_t *out, aw_err_t *err);
+/* Borrowed; NULL when no key has that kid. */
+const aw_jwk_t *aw_jwks_find(const aw_jwks_t *set, const char *kid);
+void aw_jwks_free(aw_jwks_t *set);
+/* Writes {"keys":[...]} with the public halves only. */
+int aw_jwks_write(const aw_jwk_t *const *keys, size_t n, aw_buf_t *out, aw_err_t *err);
+
 #endif

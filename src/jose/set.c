@@ -231,3 +231,24 @@ fail:
     memset(out, 0, sizeof *out);
     return rc;
 }
+
+int aw_set_verify_jwks(const aw_jwks_t *keys, const char *token, size_t len, aw_set_t *out,
+                       aw_err_t *err) {
+    memset(out, 0, sizeof *out);
+    json_t *h;
+    int rc = aw_jws_peek_header(token, len, AW_SET_MAX_LEN, &h, err);
+    if (rc) return aw_err_prefix(err, "set"), rc;
+    json_t *kid = json_object_get(h, "kid");
+    if (!json_is_string(kid)) {
+        json_decref(h);
+        return aw_err_set(err, AW_EINVAL, "set: header kid is missing");
+    }
+    const aw_jwk_t *k = aw_jwks_find(keys, json_string_value(kid));
+    if (!k) {
+        rc = aw_err_set(err, AW_ENOTFOUND, "set: unknown kid '%.64s'", json_string_value(kid));
+        json_decref(h);
+        return rc;
+    }
+    json_decref(h);
+    return aw_set_verify(k, token, len, out, err);
+}

@@ -84,5 +84,9 @@ typedef struct aw_set {
  * well-formed. Fills out on success (aw_set_free). */
 int aw_set_verify(const aw_jwk_t *key, const char *token, size_t len, aw_set_t *out, aw_err_t *err);
 void aw_set_free(aw_set_t *s);
+/* Same, choosing the key by the token's kid from keys: AW_ENOTFOUND
+ * ("unknown kid ...") when no key matches. */
+int aw_set_verify_jwks(const aw_jwks_t *keys, const char *token, size_t len, aw_set_t *out,
+                       aw_err_t *err);
 
 #endif

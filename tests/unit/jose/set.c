@@ -192,3 +192,28 @@ TEST(reject_event_with_problems) {
     aw_buf_free(&out);
     aw_jwk_free(k);
 }
+
+TEST(verify_with_key_set_by_kid) {
+    aw_jwk_t *priv = test_key("a", "sig.private");
+    aw_jwk_t *keys[] = {test_key("b", "sig.public"), test_key("a", "sig.public")};
+    char *tok = signed_set(priv);
+    aw_buf_t b = AW_BUF_INIT;
+    aw_err_t err = {0};
+    ASSERT_EQ(aw_jwks_write((const aw_jwk_t *const *)keys, 2, &b, &err), 0);
+    aw_jwks_t set;
+    ASSERT_EQ(aw_jwks_parse(b.data, b.len, &set, &err), 0);
+    aw_set_t s;
+    ASSERT_MSG(aw_set_verify_jwks(&set, tok, strlen(tok), &s, &err) == 0, "%s", err.msg);
+    ASSERT_STR(s.kid, "TEST-ONLY-a-sig");
+    aw_set_free(&s);
+    aw_jwks_free(&set);
+    aw_buf_free(&b);
+    ASSERT_EQ(aw_jwks_write((const aw_jwk_t *const *)keys, 1, &b, &err), 0);
+    ASSERT_EQ(aw_jwks_parse(b.data, b.len, &set, &err), 0);
+    ASSERT_EQ(aw_set_verify_jwks(&set, tok, strlen(tok), &s, &err), AW_ENOTFOUND);
+    ASSERT_CONTAINS(err.msg, "unknown kid 'TEST-ONLY-a-sig'");
+    aw_jwks_free(&set);
+    aw_buf_free(&b);
+    free(tok);
+    aw_jwk_free(priv), aw_jwk_free(keys[0]), aw_jwk_free(keys[1]);
+}
