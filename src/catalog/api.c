@@ -134,7 +134,7 @@ static bool paging(aw_http_req_t *req, aw_http_resp_t *resp, size_t def, size_t 
 
 static bool rate_ok(aw_catalog_t *c, aw_http_req_t *req, aw_http_resp_t *resp) {
     if (!c->cfg.rate_limit) return true;
-    aw_rl_result_t r = aw_ratelimit_take(&c->rl, req->client_ip, aw_time_now_ms());
+    aw_rl_result_t r = aw_ratelimit_take(&c->rl, aw_http_client_ip(req), aw_time_now_ms());
     char v[24];
     snprintf(v, sizeof v, "%u", r.limit);
     aw_http_resp_header(resp, "RateLimit-Limit", v);

@@ -12,6 +12,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/embed.h"
+
+/* Migration numbers have gaps (modules own ranges: 0100 delivery, 0200
+ * catalogue), so the number of migrations is counted, not the newest
+ * version. */
+static int n_migrations(aw_store_t *st) {
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "src/store/migrations/%s/", aw_store_engine_name(st));
+    int n = 0;
+    for (const aw_embedded_t *e = aw_embedded_list(); e->name; e++)
+        n += strncmp(e->name, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
 STORE_TEST(migrate_from_empty) {
     /* fx_init migrated a fresh database: every known version is applied. */
     aw_err_t err = {0};
@@ -56,7 +70,7 @@ STORE_TEST(migrate_counts_applied_then_noop) {
     aw_sql_t *s;
     ASSERT_OK(aw_sql_query(tx, "SELECT count(*) FROM schema_version", &s, &err, ""), &err);
     ASSERT_EQ(aw_sql_step(s, &err), 1);
-    ASSERT_EQ(aw_sql_col_int64(s, 0), known);
+    ASSERT_EQ(aw_sql_col_int64(s, 0), n_migrations(f->st));
     aw_sql_done(s);
     aw_store_rollback(tx);
 }
@@ -76,7 +90,7 @@ STORE_TEST(migrate_reports_count_on_fresh_database) {
     ASSERT_OK(aw_store_schema_version(st, &have, &known, &err), &err);
     ASSERT_EQ(have, 0);
     ASSERT_OK(aw_store_migrate(st, &applied, &err), &err);
-    ASSERT_EQ(applied, known);
+    ASSERT_EQ(applied, n_migrations(st));
     aw_store_close(st);
 }
 
@@ -469,7 +483,7 @@ STORE_TEST(concurrent_migrations_from_several_processes) {
     aw_sql_t *s;
     ASSERT_OK(aw_sql_query(tx, "SELECT count(*) FROM schema_version", &s, &err, ""), &err);
     ASSERT_EQ(aw_sql_step(s, &err), 1);
-    ASSERT_EQ(aw_sql_col_int64(s, 0), known);
+    ASSERT_EQ(aw_sql_col_int64(s, 0), n_migrations(st));
     aw_sql_done(s);
     aw_store_rollback(tx);
     aw_store_close(st);
