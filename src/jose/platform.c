@@ -41,41 +41,60 @@ static int write_new(const char *path, const aw_jwk_t *k, aw_err_t *err) {
     return 0;
 }
 
-int aw_platform_key_init(const char *path, aw_err_t *err) {
-    if (!path || !*path) return aw_err_set(err, AW_EINVAL, "platform key: no file given");
-    pthread_mutex_lock(&g_mu);
-    int rc = 0;
-    if (g_key) goto out;
+static char g_path[4096];
+
+/* Loads or creates the key at g_path; g_mu held. */
+static int ensure_locked(aw_err_t *err) {
+    if (g_key) return 0;
+    if (!g_path[0]) return aw_err_set(err, AW_ESTATE, "platform key not configured");
     aw_jwk_t *k = NULL;
-    if (access(path, F_OK) == 0) {
-        rc = aw_jwk_load_file(path, &k, err);
+    int rc;
+    if (access(g_path, F_OK) == 0) {
+        rc = aw_jwk_load_file(g_path, &k, err);
         if (rc != 0) {
-            aw_err_prefix(err, "platform key %s", path);
-            goto out;
+            aw_err_prefix(err, "platform key %s", g_path);
+            return rc;
         }
         if (!aw_jwk_is_private(k)) {
             aw_jwk_free(k);
-            rc = aw_err_set(err, AW_EINVAL, "platform key %s holds no private key", path);
-            goto out;
+            return aw_err_set(err, AW_EINVAL, "platform key %s holds no private key", g_path);
         }
     } else {
         aw_log_info("platform_key.generate", "bits=4096");
         rc = aw_jwk_generate(4096, AW_JWK_SIG, NULL, &k, err);
-        if (rc == 0) rc = write_new(path, k, err);
+        if (rc == 0) rc = write_new(g_path, k, err);
         if (rc != 0) {
             aw_jwk_free(k);
-            goto out;
+            return rc;
         }
     }
     g_key = k;
     aw_log_info("platform_key.ready", "kid=%s", aw_jwk_kid(k) ? aw_jwk_kid(k) : "-");
-out:
+    return 0;
+}
+
+int aw_platform_key_init(const char *path, aw_err_t *err) {
+    if (!path || !*path) return aw_err_set(err, AW_EINVAL, "platform key: no file given");
+    if (strlen(path) >= sizeof g_path)
+        return aw_err_set(err, AW_EINVAL, "platform key: path too long");
+    pthread_mutex_lock(&g_mu);
+    int rc = 0;
+    if (!g_key && !g_path[0]) {
+        snprintf(g_path, sizeof g_path, "%s", path);
+        /* An existing file is loaded now so a broken one stops the start;
+         * a missing one is created on first use (RSA-4096 takes seconds). */
+        if (access(g_path, F_OK) == 0) rc = ensure_locked(err);
+        if (rc != 0) g_path[0] = '\0';
+    }
     pthread_mutex_unlock(&g_mu);
     return rc;
 }
 
 const aw_jwk_t *aw_platform_key(void) {
     pthread_mutex_lock(&g_mu);
+    aw_err_t err = {0};
+    if (!g_key && g_path[0] && ensure_locked(&err) != 0)
+        aw_log_error("platform_key.failed", "reason=%s", aw_err_name(err.code));
     const aw_jwk_t *k = g_key;
     pthread_mutex_unlock(&g_mu);
     return k;
@@ -102,5 +121,6 @@ void aw_platform_key_free(void) {
     pthread_mutex_lock(&g_mu);
     aw_jwk_free(g_key);
     g_key = NULL;
+    g_path[0] = '\0';
     pthread_mutex_unlock(&g_mu);
 }

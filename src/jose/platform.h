@@ -19,13 +19,15 @@
 #include "base/err.h"
 #include "jose/jwk.h"
 
-/* Loads the private signing key from path, or creates it there (parent
- * directory must exist; the file is written 0600, never overwritten).
- * The first successful call wins; later calls are no-ops that return 0.
+/* Configures the key file. An existing file is loaded now (errors name
+ * it); a missing one is generated on first use by aw_platform_key (parent
+ * directory must exist; written 0600, never overwritten), so a server
+ * starts fast. The first successful call wins; later calls are no-ops.
  * Thread-safe. The file must hold a private RSA key usable for PS512. */
 int aw_platform_key_init(const char *path, aw_err_t *err);
-/* The private key (borrowed; valid until aw_platform_key_free) or NULL
- * before a successful init. */
+/* The private key (borrowed; valid until aw_platform_key_free), created
+ * when configured but missing; NULL before init or when creating failed
+ * (logged). */
 const aw_jwk_t *aw_platform_key(void);
 /* {"keys": [public JWK]} as a new reference, or NULL before init. */
 json_t *aw_platform_jwks(void);
