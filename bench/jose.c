@@ -159,6 +159,14 @@ int main(void) {
     }
 
     printf("cores (online)                          %d\n", cores);
+    /* Other work on the machine skews every figure below; say how much. */
+    FILE *la = fopen("/proc/loadavg", "r");
+    double l1 = -1;
+    if (la) {
+        if (fscanf(la, "%lf", &l1) != 1) l1 = -1;
+        fclose(la);
+    }
+    if (l1 >= 0) printf("load average (1 min) at start           %.2f\n", l1);
     double sign1 = rate(op_ps512_sign, 1);
     printf("PS512 sign, RSA-4096, 1 thread          %8.1f /s  (%.2f ms each)\n", sign1,
            1000.0 / sign1);

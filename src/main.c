@@ -8,6 +8,7 @@
 
 #include "app/app.h"
 #include "catalog/cli.h"
+#include "delivery/delivery.h"
 #include "fim/fim.h"
 #include "jose/cli.h"
 
@@ -31,6 +32,9 @@ static const command_t COMMANDS[] = {
     {"schema", aw_fim_cli_schema, "read, check, show, export and validate FIM schemas"},
     {"keys", aw_jose_cli_keys, "create encryption and signature keys (JWK)"},
     {"import", aw_catalog_cli_import, "import catalogue data (areas, services, XZuFi, ...)"},
+    {"destination", aw_delivery_cli_destination, "add, list and (de)activate destinations"},
+    {"client", aw_delivery_cli_client, "create OAuth clients (senders, subscribers)"},
+    {"inbox", aw_delivery_cli_inbox, "receive, decrypt and accept submissions (authority)"},
 };
 
 static void usage(FILE *f) {

@@ -32,7 +32,14 @@ typedef enum {
     OPT_DATADIR,
     OPT_ADMIN_TOKEN_FILE,
     OPT_PUBLIC_URL,
+    OPT_VAR_DIR,
     OPT_PLATFORM_KEY,
+    OPT_MAX_DATA,
+    OPT_MAX_ATTACHMENT,
+    OPT_MAX_ATTACHMENTS,
+    OPT_MAX_SUBMISSION,
+    OPT_DEADLINES,
+    OPT_CALLBACK_LOOPBACK,
     OPT_ROUTING_RATE,
     OPT_ASSIST_URL,
     OPT_ASSIST_MODEL
@@ -76,8 +83,23 @@ static const opt_t OPTS[] = {
      "file holding the operator token for admin APIs (or AMTSWEG_ADMIN_TOKEN)"},
     {OPT_PUBLIC_URL, "public-url", "AMTSWEG_PUBLIC_URL", "URL",
      "external base URL (default http://LISTEN)"},
-    {OPT_PLATFORM_KEY, "platform-key", "AMTSWEG_PLATFORM_KEY_FILE", "FILE",
-     "platform signing key (PS512 JWK; created when missing; default next to the database)"},
+    {OPT_VAR_DIR, "var-dir", "AMTSWEG_VAR_DIR", "DIR",
+     "state directory: encrypted attachments under DIR/attachments (default var)"},
+    {OPT_PLATFORM_KEY, "platform-key", "AMTSWEG_PLATFORM_KEY", "FILE",
+     "PS512 private JWK (mode 0600) signing the event log (default: generated, in the database)"},
+    {OPT_MAX_DATA, "max-data", "AMTSWEG_MAX_DATA", "BYTES",
+     "encryptedData limit of a submission (default 10000000)"},
+    {OPT_MAX_ATTACHMENT, "max-attachment", "AMTSWEG_MAX_ATTACHMENT", "BYTES",
+     "limit of one encrypted attachment (default 500000000)"},
+    {OPT_MAX_ATTACHMENTS, "max-attachments", "AMTSWEG_MAX_ATTACHMENTS", "N",
+     "attachments per submission (default 100)"},
+    {OPT_MAX_SUBMISSION, "max-submission", "AMTSWEG_MAX_SUBMISSION", "BYTES",
+     "limit of a whole submission (default 2000000000)"},
+    {OPT_DEADLINES, "deadlines", "AMTSWEG_DEADLINES", "S,S,S,S",
+     "seconds: incomplete purge, undecided reject, decided purge, events kept "
+     "(default 86400,1209600,604800,63072000)"},
+    {OPT_CALLBACK_LOOPBACK, "callback-allow-loopback", "AMTSWEG_CALLBACK_ALLOW_LOOPBACK", "0|1",
+     "allow http:// callbacks to loopback addresses (tests only; default 0)"},
     {OPT_ROUTING_RATE, "routing-rate-limit", "AMTSWEG_ROUTING_RATE_LIMIT", "N",
      "routing API requests per minute and client (default 600, 0 = off)"},
     {OPT_ASSIST_URL, "assist-url", "AMTSWEG_ASSIST_URL", "URL",
@@ -153,9 +175,6 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
     case OPT_PUBLIC_URL:
         c->public_url = v;
         return 0;
-    case OPT_PLATFORM_KEY:
-        c->platform_key_file = v;
-        return 0;
     case OPT_ASSIST_URL:
         c->assist_url = v;
         return 0;
@@ -165,6 +184,34 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
     case OPT_ROUTING_RATE:
         rc = parse_uint(name, v, 1000000, &x, err);
         c->routing_rate_limit = (unsigned)x;
+        break;
+    case OPT_VAR_DIR:
+        c->delivery.var_dir = v;
+        return 0;
+    case OPT_PLATFORM_KEY:
+        c->delivery.platform_key_file = v;
+        return 0;
+    case OPT_DEADLINES:
+        return aw_delivery_parse_deadlines(&c->delivery, v, err);
+    case OPT_MAX_DATA:
+        rc = parse_uint(name, v, 1ULL << 34, &x, err);
+        c->delivery.max_data_bytes = (size_t)x;
+        break;
+    case OPT_MAX_ATTACHMENT:
+        rc = parse_uint(name, v, 1ULL << 40, &x, err);
+        c->delivery.max_attachment_bytes = x;
+        break;
+    case OPT_MAX_ATTACHMENTS:
+        rc = parse_uint(name, v, 100000, &x, err);
+        c->delivery.max_attachments = (unsigned)x;
+        break;
+    case OPT_MAX_SUBMISSION:
+        rc = parse_uint(name, v, 1ULL << 44, &x, err);
+        c->delivery.max_submission_bytes = x;
+        break;
+    case OPT_CALLBACK_LOOPBACK:
+        rc = parse_uint(name, v, 1, &x, err);
+        c->delivery.callback_allow_loopback = x == 1;
         break;
     case OPT_LOGLEVEL:
         if (aw_log_parse_level(v) < 0)
@@ -216,6 +263,7 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
 int aw_app_config_init(aw_app_config_t *c, aw_err_t *err) {
     memset(c, 0, sizeof *c);
     aw_http_config_defaults(&c->http);
+    aw_delivery_config_defaults(&c->delivery);
     c->db = "var/amtsweg.db";
     c->data_dir = "data";
     c->log_level = "info";

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "base/err.h"
+#include "delivery/delivery.h"
 #include "http/auth.h"
 #include "http/http.h"
 
@@ -23,12 +24,12 @@ typedef struct aw_app_config {
     const char *data_dir; /* demo data, schemas (default: ./data or PREFIX/share) */
     bool demo;            /* load the demo catalogue */
     const char *log_level;
-    const char *admin_token_file; /* or AMTSWEG_ADMIN_TOKEN in the environment */
-    const char *public_url;       /* external base URL, e.g. https://amtsweg.example */
+    const char *admin_token_file;  /* or AMTSWEG_ADMIN_TOKEN in the environment */
+    const char *public_url;        /* external base URL, e.g. https://amtsweg.example */
+    aw_delivery_config_t delivery; /* FIT-Connect delivery (src/delivery) */
     /* catalogue (src/catalog) */
-    const char *platform_key_file; /* PS512 platform key (jose/platform.h); default next to db */
-    unsigned routing_rate_limit;   /* routing API requests per minute and client; 0: off */
-    const char *assist_url;        /* optional OpenAI-compatible endpoint for the finder */
+    unsigned routing_rate_limit; /* routing API requests per minute and client; 0: off */
+    const char *assist_url;      /* optional OpenAI-compatible endpoint for the finder */
     const char *assist_model;
 } aw_app_config_t;
 

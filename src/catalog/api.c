@@ -19,7 +19,6 @@
 #include "catalog/import.h"
 #include "catalog/ratelimit.h"
 #include "catalog/search.h"
-#include "jose/platform.h"
 
 #define SIG_CACHE_SLOTS 1024
 #define SIG_TTL_MS      (3600 * 1000)
@@ -225,7 +224,7 @@ static char *route_signature(aw_catalog_t *c, const char *leika, const char *pre
         return NULL;
     }
     aw_buf_t out = AW_BUF_INIT;
-    int rc = aw_platform_sign("JWT", text, strlen(text), &out, err);
+    int rc = c->cfg.sign(c->cfg.sign_ctx, "JWT", text, strlen(text), &out, err);
     free(text);
     if (rc != 0 || !aw_buf_ok(&out)) {
         aw_buf_free(&out);
@@ -362,20 +361,6 @@ static void h_areas(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                                 "offset", (json_int_t)offset, "totalCount",
                                 json_object_get(res, "total"), "areas", areas));
     json_decref(res);
-}
-
-/* ---- GET /.well-known/jwks.json ------------------------------------------ */
-
-static void h_jwks(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    (void)req, (void)ctx;
-    json_t *j = aw_platform_jwks();
-    if (!j) {
-        aw_http_resp_problem(resp, 503, "unavailable", "Service Unavailable",
-                             "the platform key is not loaded");
-        return;
-    }
-    aw_http_resp_header(resp, "Cache-Control", "public, max-age=300");
-    aw_http_resp_json(resp, 200, j);
 }
 
 /* ---- public service view -------------------------------------------------- */
@@ -808,14 +793,7 @@ int aw_catalog_register(const aw_catalog_config_t *cfg, aw_http_server_t *srv, a
     }
     set_issuer(c);
     int rc = 0;
-    if (cfg->platform_key_file) {
-        rc = aw_platform_key_init(cfg->platform_key_file, err);
-        if (rc != 0) {
-            aw_catalog_free(c);
-            return rc;
-        }
-        c->signing = true;
-    }
+    c->signing = cfg->sign != NULL;
     if (cfg->demo) {
         rc = aw_catalog_demo_load(st, cfg->data_dir ? cfg->data_dir : "data", err);
         if (rc != 0) {
@@ -858,14 +836,6 @@ int aw_catalog_register(const aw_catalog_config_t *cfg, aw_http_server_t *srv, a
     };
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
         rc = aw_http_server_route(srv, &routes[i], err);
-        if (rc != 0) {
-            aw_catalog_free(c);
-            return rc;
-        }
-    }
-    if (cfg->serve_jwks) {
-        aw_route_spec_t j = {"GET", "/.well-known/jwks.json", h_jwks, c, 0, 0, NULL};
-        rc = aw_http_server_route(srv, &j, err);
         if (rc != 0) {
             aw_catalog_free(c);
             return rc;

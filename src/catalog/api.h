@@ -2,7 +2,6 @@
  * api — the catalogue's HTTP face:
  *  - public, FIT-Connect-compatible routing: GET /v1/routes, GET /v1/areas
  *    (rate limited per client address with 429 and RateLimit-* headers),
- *    GET /.well-known/jwks.json (the platform key, when asked to serve it),
  *    GET /v1/catalog/services/{leikaKey}[?ars=] (a service as the
  *    responsible authority offers it), GET /v1/services?q=[&ars=] (finder
  *    ranking joined with jurisdiction, when a finder is attached);
@@ -12,29 +11,34 @@
  * docs/catalog.md and docs/openapi.yaml describe every path.
  *
  * destinationSignature is a compact JWS (PS512, typ JWT) by the platform
- * key (jose/platform.h) over {iss, iat, destinationId, submissionHost,
- * services: [{gebietIDs, leistungIDs}]}; signatures are cached per
- * (service, ARS prefix, destination) for an hour.
+ * key (the delivery module's, published at /.well-known/jwks.json) over {iss, iat, destinationId,
+ * submissionHost, services: [{gebietIDs, leistungIDs}]}; signatures are cached per (service, ARS
+ * prefix, destination) for an hour.
  */
 #ifndef AW_CATALOG_API_H
 #define AW_CATALOG_API_H
 
 #include <stdbool.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "http/auth.h"
 #include "http/http.h"
 #include "store/store.h"
 
+/* Signs payload with the platform key (compact JWS appended to out). */
+typedef int (*aw_catalog_sign_fn)(void *ctx, const char *typ, const void *payload, size_t len,
+                                  aw_buf_t *out, aw_err_t *err);
+
 typedef struct aw_catalog_config {
-    const char *public_url;        /* issuer and submissionHost of signatures */
-    const char *platform_key_file; /* jose/platform.h; NULL: no signatures (503) */
-    bool serve_jwks;               /* register /.well-known/jwks.json */
-    unsigned rate_limit;           /* requests per window and client; 0: off */
-    unsigned rate_window_s;        /* 0: 60 */
-    const char *data_dir;          /* for the demo data */
-    bool demo;                     /* load the demo catalogue into an empty store */
-    const char *assist_url;        /* optional AI endpoint (assist.h); NULL: off */
+    const char *public_url;  /* issuer and submissionHost of signatures */
+    aw_catalog_sign_fn sign; /* NULL: routes carry no destinationSignature */
+    void *sign_ctx;
+    unsigned rate_limit;    /* requests per window and client; 0: off */
+    unsigned rate_window_s; /* 0: 60 */
+    const char *data_dir;   /* for the demo data */
+    bool demo;              /* load the demo catalogue into an empty store */
+    const char *assist_url; /* optional AI endpoint (assist.h); NULL: off */
     const char *assist_model;
     unsigned assist_timeout_ms;
 } aw_catalog_config_t;

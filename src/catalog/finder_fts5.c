@@ -39,7 +39,13 @@ typedef struct {
     aw_buf_t match;
 } fts_conn_t;
 
-enum { MAX_PHRASES = 256 };
+enum { MAX_PHRASES = 256, N_FIELDS = 4 };
+
+/* Marks a column value as "compound parts only" for the tokenizer. */
+#define PART_MARK '\x01'
+
+/* A match on a compound part weighs this much of a whole-word match. */
+static const double part_weight = 0.6;
 
 /* aw_bm25(svc, BLOB of (weight, concept) double pairs, avg_len) */
 static void aux_bm25(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_context *ctx, int nv,
@@ -63,10 +69,16 @@ static void aux_bm25(const Fts5ExtensionApi *api, Fts5Context *fc, sqlite3_conte
     for (int i = 0; i < ni; i++) {
         int ip, ic, io;
         if (api->xInst(fc, i, &ip, &ic, &io) != SQLITE_OK) continue;
-        if (ip >= 0 && ip < np && ic >= 0 && ic < 4) freq[ip] += aw_finder_field_weights[ic];
+        if (ip < 0 || ip >= np || ic < 0 || ic >= 2 * N_FIELDS) continue;
+        freq[ip] += ic < N_FIELDS ? aw_finder_field_weights[ic]
+                                  : part_weight * aw_finder_field_weights[ic - N_FIELDS];
     }
     int dl = 0;
-    api->xColumnSize(fc, -1, &dl);
+    for (int col = 0; col < N_FIELDS; col++) {
+        int cs = 0;
+        api->xColumnSize(fc, col, &cs);
+        dl += cs;
+    }
     const double k1 = 1.2, b = 0.75;
     double norm = k1 * (1 - b + b * (double)dl / (avg > 0 ? avg : 1));
     double best[MAX_PHRASES];
@@ -109,13 +121,22 @@ static void tok_delete(Fts5Tokenizer *p) {
 typedef struct {
     void *ctx;
     int (*emit)(void *, int, const char *, int, int, int);
+    int parts;      /* 1: emit only compound parts, 0: only whole words */
+    int have_first; /* a part of the current word was emitted */
+    size_t shift;   /* bytes of the marker before the text */
 } emit_t;
 
 static int emit_term(void *ctx, const char *term, size_t len, size_t start, size_t end,
                      int colocated) {
     emit_t *e = ctx;
-    return e->emit(e->ctx, colocated ? FTS5_TOKEN_COLOCATED : 0, term, (int)len, (int)start,
-                   (int)end);
+    if (!colocated) e->have_first = 0; /* a new word */
+    if (e->parts != colocated) return SQLITE_OK;
+    int flags = 0;
+    if (e->parts) {
+        flags = e->have_first ? FTS5_TOKEN_COLOCATED : 0;
+        e->have_first = 1;
+    }
+    return e->emit(e->ctx, flags, term, (int)len, (int)(start + e->shift), (int)(end + e->shift));
 }
 
 static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text, int n,
@@ -123,7 +144,17 @@ static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text
     tok_t *t = (tok_t *)p;
     if (n <= 0) return SQLITE_OK;
     if (flags & FTS5_TOKENIZE_DOCUMENT) {
-        emit_t e = {ctx, emit};
+        /* Whole words go to the first four columns, compound parts to the
+         * last four (their text starts with PART_MARK), so a match on a
+         * whole word ("Reisepass") counts more than one on a part
+         * ("Kinderreisepass"). */
+        emit_t e = {ctx, emit, 0, 0, 0};
+        if (text[0] == PART_MARK) {
+            e.parts = 1;
+            e.shift = 1;
+            text++;
+            n--;
+        }
         return aw_fan_doc_terms(t->an, t->st, text, (size_t)n, emit_term, &e);
     }
     /* Query (and anything else): terms separated by spaces. */
@@ -236,12 +267,14 @@ static int fts_build(const aw_fan_t *an, const aw_finder_doc_t *docs, size_t n, 
     char *msg = NULL;
     if (sqlite3_exec(ix->db,
                      "CREATE VIRTUAL TABLE svc USING fts5(name, keywords, short, long, "
+                     "p_name, p_keywords, p_short, p_long, "
                      "content='', tokenize='aw_german');"
                      "BEGIN;",
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_prepare_v2(ix->db,
-                           "INSERT INTO svc(rowid, name, keywords, short, long) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)",
+                           "INSERT INTO svc(rowid, name, keywords, short, long, p_name, "
+                           "p_keywords, p_short, p_long) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                            -1, &ins, NULL) != SQLITE_OK) {
         rc = aw_err_set(err, AW_EINTERNAL, "finder: create index: %s",
                         msg ? msg : sqlite3_errmsg(ix->db));
@@ -252,8 +285,27 @@ static int fts_build(const aw_fan_t *an, const aw_finder_doc_t *docs, size_t n, 
     for (size_t i = 0; i < n; i++) {
         const char *f[4] = {docs[i].name, docs[i].keywords, docs[i].short_text, docs[i].long_text};
         sqlite3_bind_int64(ins, 1, (sqlite3_int64)i + 1);
-        for (int k = 0; k < 4; k++)
-            sqlite3_bind_text(ins, k + 2, f[k] ? f[k] : "", -1, SQLITE_STATIC);
+        char *pt[4] = {0};
+        for (int k = 0; k < 4; k++) {
+            /* A leading control byte would be read as the marker. */
+            const char *v = f[k] ? f[k] : "";
+            while (*v && (unsigned char)*v < 0x20) v++;
+            sqlite3_bind_text(ins, k + 2, v, -1, SQLITE_STATIC);
+            size_t vl = strlen(v);
+            pt[k] = malloc(vl + 2);
+            if (pt[k]) {
+                pt[k][0] = PART_MARK;
+                memcpy(pt[k] + 1, v, vl + 1);
+            }
+            sqlite3_bind_text(ins, k + 6, pt[k] ? pt[k] : "", -1, SQLITE_TRANSIENT);
+        }
+        int oom = !pt[0] || !pt[1] || !pt[2] || !pt[3];
+        for (int k = 0; k < 4; k++) free(pt[k]);
+        if (oom) {
+            sqlite3_finalize(ins);
+            fts_free(ix);
+            return aw_err_set(err, AW_ENOMEM, "finder: out of memory");
+        }
         if (sqlite3_step(ins) != SQLITE_DONE) {
             rc = aw_err_set(err, AW_EINTERNAL, "finder: index service %s: %s", docs[i].leika,
                             sqlite3_errmsg(ix->db));

@@ -153,6 +153,7 @@ struct aw_fim_elem {
     aw_fim_elem_t *parent; /* first parent in document order; NULL for the root */
     uint32_t depth;
     uint32_t index; /* unique position in document order */
+    uint32_t stamp; /* scratch for the loader */
 };
 
 typedef struct aw_fim_warning {
@@ -171,6 +172,7 @@ typedef struct aw_fim_schema {
     const char *dokumentsteckbrief; /* XDF3, may be NULL */
     size_t nelems;
     aw_fim_elem_t **elems; /* every element occurrence in document order */
+    aw_fim_elem_t **first; /* first[i]: the first occurrence of elems[i]'s id */
     size_t ncodelists;
     aw_fim_codelist_t **codelists;
     size_t nwarnings;
@@ -286,8 +288,9 @@ int aw_fim_validate(const aw_fim_schema_t *s, const char *json, size_t len, aw_f
 
 /* Writes a JSON Schema 2020-12 document in FITKO's style: $defs keyed by
  * element id, properties by id, titles from labels, required, min/maxItems,
- * patterns, enums from code lists, formats. Overlay rules are not exported
- * (see docs/fim.md). */
+ * patterns, enums from code lists, formats. Rules of an attached overlay
+ * are included where JSON Schema can express them (if/then on the scope
+ * group's definition); the others are named in "$comment" (docs/fim.md). */
 int aw_fim_export_json_schema(const aw_fim_schema_t *s, aw_buf_t *out, aw_err_t *err);
 
 /* ---- overlays (executable rules) ----------------------------------------- */

@@ -645,21 +645,48 @@ static bool is_ancestor(const aw_fim_elem_t *a, const aw_fim_elem_t *e) {
 
 /* The first definition of an id wins everywhere, so that validation and the
  * export ($defs keyed by id) agree; differing versions are reported. */
+/* first[i] for every element, with a hash table: linear in the number of
+ * elements, so a hostile schema cannot make loading quadratic. */
+static int index_ids(aw_fim_schema_t *s) {
+    size_t cap = 16;
+    while (cap < s->nelems * 2) cap *= 2;
+    uint32_t *tab = calloc(cap, sizeof *tab);
+    s->first = calloc(s->nelems ? s->nelems : 1, sizeof *s->first);
+    if (!tab || !s->first) {
+        free(tab);
+        return AW_ENOMEM;
+    }
+    for (size_t i = 0; i < s->nelems; i++) {
+        const char *id = s->elems[i]->id;
+        size_t h = (size_t)aw_fim__hash(id, strlen(id)) & (cap - 1);
+        for (;;) {
+            if (!tab[h]) {
+                tab[h] = (uint32_t)i + 1;
+                s->first[i] = s->elems[i];
+                break;
+            }
+            aw_fim_elem_t *f = s->elems[tab[h] - 1];
+            if (strcmp(f->id, id) == 0) {
+                s->first[i] = f;
+                break;
+            }
+            h = (h + 1) & (cap - 1);
+        }
+    }
+    free(tab);
+    return 0;
+}
+
+/* The first definition of an id wins everywhere, so that validation and the
+ * export ($defs keyed by id) agree; differing versions are reported. Of
+ * siblings with the same id only the first carries data (one JSON key). */
 static void canonicalize(aw_fim_schema_t *s) {
     for (size_t i = 0; i < s->nelems; i++) {
         aw_fim_elem_t *g = s->elems[i];
         for (size_t k = 0; k < g->nchildren; k++) {
-            aw_fim_edge_t *ed = &g->children[k];
-            ed->carries_data = aw_fim_elem_has_data(ed->elem);
-            for (size_t j = 0; j < k && ed->carries_data; j++)
-                if (strcmp(g->children[j].elem->id, ed->elem->id) == 0) ed->carries_data = false;
-        }
-        for (size_t k = 0; k < g->nchildren; k++) {
             aw_fim_elem_t *e = g->children[k].elem;
-            for (size_t j = 0; j < e->index; j++) {
-                aw_fim_elem_t *f = s->elems[j];
-                if (strcmp(f->id, e->id) != 0) continue;
-                if (f->kind != e->kind || is_ancestor(f, g)) break;
+            aw_fim_elem_t *f = s->first[e->index];
+            if (f != e && f->kind == e->kind && !is_ancestor(f, g)) {
                 if ((f->version || e->version) &&
                     (!f->version || !e->version || strcmp(f->version, e->version) != 0))
                     aw_fim__warn(s, e->id,
@@ -667,8 +694,13 @@ static void canonicalize(aw_fim_schema_t *s) {
                                  "used for validation",
                                  f->version ? f->version : "-", e->version ? e->version : "-");
                 g->children[k].elem = f;
-                break;
             }
+        }
+        for (size_t k = 0; k < g->nchildren; k++) {
+            aw_fim_edge_t *ed = &g->children[k];
+            aw_fim_elem_t *f = s->first[ed->elem->index];
+            ed->carries_data = aw_fim_elem_has_data(ed->elem) && f->stamp != (uint32_t)i + 1;
+            f->stamp = (uint32_t)i + 1;
         }
     }
 }
@@ -771,6 +803,10 @@ int aw_fim_schema_load_mem(const char *xml, size_t len, const char *name, const 
         aw_fim_schema_free(s);
         return rc;
     }
+    if (index_ids(s)) {
+        aw_fim_schema_free(s);
+        return aw_err_set(err, AW_ENOMEM, "out of memory");
+    }
     canonicalize(s);
     for (size_t i = 0; i < s->nelems; i++) build_index(s, s->elems[i]);
     build_index(s, s->root);
@@ -803,6 +839,7 @@ void aw_fim_schema_free(aw_fim_schema_t *s) {
         if (s->elems[i]->c.pattern_re) aw_fim_xsdre_free(s->elems[i]->c.pattern_re);
     if (s->overlay) aw_fim__overlay_free(s->overlay);
     free(s->elems);
+    free(s->first);
     free(s->codelists);
     free(s->warnings);
     aw_arena_free(&s->arena);

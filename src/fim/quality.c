@@ -508,19 +508,14 @@ int aw_fim_quality(const aw_fim_schema_t *s, aw_fim_qreport_t *rep) {
         if (e == root) continue;
         if (has_ancestor_id(e, e->id)) add(&q, 1026, e->id, NULL);
         /* one report per id+version; 1003 when versions differ */
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++) {
-            const aw_fim_elem_t *f = s->elems[j];
-            if (f == root || strcmp(f->id, e->id) != 0) continue;
+        const aw_fim_elem_t *f = s->first[i];
+        if (f != e && f != root) {
             bool same = (!f->version && !e->version) ||
                         (f->version && e->version && strcmp(f->version, e->version) == 0);
-            if (same)
-                seen = true;
-            else
-                add(&q, 1003, e->id, "%s / %s", f->version ? f->version : "-",
-                    e->version ? e->version : "-");
+            if (same) continue;
+            add(&q, 1003, e->id, "%s / %s", f->version ? f->version : "-",
+                e->version ? e->version : "-");
         }
-        if (seen) continue;
         check_common(&q, e, false);
         if (e->kind == AW_FIM_FIELD)
             check_field(&q, e);

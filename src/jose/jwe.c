@@ -285,6 +285,7 @@ int aw_jwe_open(const aw_jwk_t *key, const char *compact, size_t len, size_t max
     memset(out, 0, sizeof *out);
     if (!key) return aw_err_set(err, AW_EINVAL, "jwe: no key");
     if (max_plaintext == 0) max_plaintext = AW_JWE_DEFAULT_MAX;
+    if (max_plaintext > ((size_t)1 << 40)) max_plaintext = (size_t)1 << 40; /* no overflow below */
     /* Compressed content may be slightly larger than what it inflates to. */
     size_t max_ct = max_plaintext + max_plaintext / 64 + 1024;
     size_t max_len = max_ct / 3 * 4 + 8 + AW_JOSE_MAX_HEADER + 4096;

@@ -21,17 +21,30 @@
         if (aw_rc_ != 0) aw_test_fail(__FILE__, __LINE__, "%s failed: %s", #call, (errp)->msg); \
     } while (0)
 
+/* The platform key of the tests (prepared: generating RSA-4096 takes
+ * seconds), copied with mode 0600 as the delivery module demands. */
+static const char *test_key(void) {
+    static char key[1024];
+    snprintf(key, sizeof key, "%s/platform.jwk", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("cp %s/tests/data/catalog/platform-sig.private.jwk %s && chmod 600 %s",
+                         aw_test_srcdir(), key, key),
+              0);
+    return key;
+}
+
 static void start(aw_tc_server_t *s, const char *rate) {
-    static char db[1024], key[1024];
+    static char db[1024], var[1024];
     snprintf(db, sizeof db, "%s/cat.db", aw_test_tmpdir());
-    snprintf(key, sizeof key, "%s/tests/data/catalog/platform-sig.private.jwk", aw_test_srcdir());
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
     const char *args[] = {"serve",
                           "--db",
                           db,
+                          "--var-dir",
+                          var,
                           "--threads",
                           "2",
                           "--platform-key",
-                          key,
+                          test_key(),
                           "--routing-rate-limit",
                           rate,
                           "--public-url",
@@ -162,10 +175,22 @@ TEST_T(routes_parameters_paging_and_signature, 120) {
     json_decref(j);
     /* the signature verifies with the published key */
     ASSERT_EQ(req(&s, "GET", "/.well-known/jwks.json", NULL, NULL, &j), 200);
-    json_t *k = json_array_get(json_object_get(j, "keys"), 0);
+    json_t *hdr = NULL;
+    aw_err_t err = {0};
+    ASSERT_OK(aw_jws_peek_header(sigcopy, strlen(sigcopy), 0, &hdr, &err), &err);
+    const char *kid = json_string_value(json_object_get(hdr, "kid"));
+    ASSERT(kid);
+    json_t *k = NULL, *cand;
+    size_t ki;
+    json_array_foreach(json_object_get(j, "keys"), ki, cand) {
+        if (json_is_string(json_object_get(cand, "kid")) &&
+            strcmp(json_string_value(json_object_get(cand, "kid")), kid) == 0)
+            k = cand;
+    }
+    ASSERT_MSG(k, "no key with kid %s in the JWKS", kid);
+    json_decref(hdr);
     ASSERT(!json_object_get(k, "d"));
     aw_jwk_t *jwk;
-    aw_err_t err = {0};
     ASSERT_OK(aw_jwk_from_json(k, &jwk, &err), &err);
     json_decref(j);
     aw_jws_verified_t v;
@@ -328,9 +353,10 @@ TEST_T(cli_import_and_efa_service_view, 120) {
               2);
     /* the server sees it: the service as Bürgeramt Heide offers it */
     aw_tc_server_t s;
-    static char key[1024];
-    snprintf(key, sizeof key, "%s/tests/data/catalog/platform-sig.private.jwk", src);
-    const char *args[] = {"serve", "--db", db, "--platform-key", key, NULL};
+    static char var[1024];
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
+    const char *args[] = {"serve", "--db",           db,         "--var-dir",
+                          var,     "--platform-key", test_key(), NULL};
     const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" TOKEN, NULL};
     aw_tc_start(&s, args, env);
     json_t *j;

@@ -216,3 +216,28 @@ TEST(genericode_parse) {
     aw_arena_free(&a);
     free(x);
 }
+
+TEST(many_elements_load_linearly) {
+    aw_buf_t b = AW_BUF_INIT;
+    aw_buf_puts(&b, "<?xml version=\"1.0\"?><xdf:xdatenfelder.datenfeldgruppe.0103 "
+                    "xmlns:xdf=\"urn:xoev-de:fim:standard:xdatenfelder_2\"><xdf:datenfeldgruppe>"
+                    "<xdf:identifikation><xdf:id>G1</xdf:id></xdf:identifikation>");
+    for (int i = 0; i < 20000; i++)
+        aw_buf_printf(&b,
+                      "<xdf:struktur><xdf:anzahl>0:1</xdf:anzahl><xdf:enthaelt><xdf:datenfeld>"
+                      "<xdf:identifikation><xdf:id>F%d</xdf:id></xdf:identifikation>"
+                      "</xdf:datenfeld></xdf:enthaelt></xdf:struktur>",
+                      i % 15000);
+    aw_buf_puts(&b, "</xdf:datenfeldgruppe></xdf:xdatenfelder.datenfeldgruppe.0103>");
+    aw_fim_schema_t *s;
+    aw_err_t err;
+    ASSERT_MSG(aw_fim_schema_load_mem(b.data, b.len, "many.xml", NULL, NULL, &s, &err) == 0, "%s",
+               err.msg);
+    ASSERT_EQ(s->nelems, 20001);
+    const aw_fim_elem_t *g = s->root->children[0].elem;
+    size_t data = 0;
+    for (size_t i = 0; i < g->nchildren; i++) data += g->children[i].carries_data;
+    ASSERT_EQ(data, 15000); /* repeated sibling ids carry data once */
+    aw_fim_schema_free(s);
+    aw_buf_free(&b);
+}

@@ -14,15 +14,15 @@
 
 #include "base/embed.h"
 
-/* Migration numbers have gaps (modules own ranges: 0100 delivery, 0200
- * catalogue), so the number of migrations is counted, not the newest
- * version. */
-static int n_migrations(aw_store_t *st) {
+/* Migrations of an engine embedded in this binary. Versions are not
+ * contiguous (modules own ranges: 0100 delivery, 0200 catalogue), so counts
+ * are compared with this, not with the newest version. */
+static int64_t n_migrations(const char *engine) {
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "src/store/migrations/%s/", aw_store_engine_name(st));
-    int n = 0;
+    snprintf(prefix, sizeof prefix, "src/store/migrations/%s/", engine);
+    int64_t n = 0;
     for (const aw_embedded_t *e = aw_embedded_list(); e->name; e++)
-        n += strncmp(e->name, prefix, strlen(prefix)) == 0;
+        if (strncmp(e->name, prefix, strlen(prefix)) == 0) n++;
     return n;
 }
 
@@ -70,7 +70,7 @@ STORE_TEST(migrate_counts_applied_then_noop) {
     aw_sql_t *s;
     ASSERT_OK(aw_sql_query(tx, "SELECT count(*) FROM schema_version", &s, &err, ""), &err);
     ASSERT_EQ(aw_sql_step(s, &err), 1);
-    ASSERT_EQ(aw_sql_col_int64(s, 0), n_migrations(f->st));
+    ASSERT_EQ(aw_sql_col_int64(s, 0), n_migrations(aw_store_engine_name(f->st)));
     aw_sql_done(s);
     aw_store_rollback(tx);
 }
@@ -90,7 +90,7 @@ STORE_TEST(migrate_reports_count_on_fresh_database) {
     ASSERT_OK(aw_store_schema_version(st, &have, &known, &err), &err);
     ASSERT_EQ(have, 0);
     ASSERT_OK(aw_store_migrate(st, &applied, &err), &err);
-    ASSERT_EQ(applied, n_migrations(st));
+    ASSERT_EQ(applied, n_migrations(aw_store_engine_name(st)));
     aw_store_close(st);
 }
 
@@ -483,7 +483,7 @@ STORE_TEST(concurrent_migrations_from_several_processes) {
     aw_sql_t *s;
     ASSERT_OK(aw_sql_query(tx, "SELECT count(*) FROM schema_version", &s, &err, ""), &err);
     ASSERT_EQ(aw_sql_step(s, &err), 1);
-    ASSERT_EQ(aw_sql_col_int64(s, 0), n_migrations(st));
+    ASSERT_EQ(aw_sql_col_int64(s, 0), n_migrations(aw_store_engine_name(st)));
     aw_sql_done(s);
     aw_store_rollback(tx);
     aw_store_close(st);

@@ -1,0 +1,468 @@
+/*
+ * core — the delivery service object, its platform SET key, client bearer
+ * authentication, the event log writer and small shared helpers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/b64.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "base/time.h"
+#include "delivery/internal.h"
+#include "http/auth.h"
+#include "http/problem.h"
+#include "jose/set.h"
+#include "store/outbox.h"
+
+void aw_delivery_config_defaults(aw_delivery_config_t *c) {
+    memset(c, 0, sizeof *c);
+    c->var_dir = "var";
+    c->max_data_bytes = 10u * 1000 * 1000;
+    c->max_metadata_bytes = 1024 * 1024;
+    c->max_attachment_bytes = 500ull * 1000 * 1000;
+    c->max_attachments = 100;
+    c->max_submission_bytes = 2000ull * 1000 * 1000;
+    c->token_ttl_s = 1800;
+    c->callback_timeout_s = 10;
+    c->incomplete_ttl_s = 86400;
+    c->unfetched_reject_s = 14 * 86400;
+    c->decided_purge_s = 7 * 86400;
+    c->events_ttl_s = 730 * 86400;
+    c->purge_interval_s = 60;
+    c->worker_poll_ms = 500;
+}
+
+bool dl_parse_uint(const char *s, uint64_t max, uint64_t *out) {
+    if (!s || !*s || strlen(s) > 20) return false;
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return false;
+        if (v > (UINT64_MAX - 9) / 10) return false;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v > max) return false;
+    *out = v;
+    return true;
+}
+
+int aw_delivery_parse_deadlines(aw_delivery_config_t *c, const char *spec, aw_err_t *err) {
+    static const char *names[] = {"incomplete", "unfetched-reject", "decided-purge", "events"};
+    int64_t *f[] = {&c->incomplete_ttl_s, &c->unfetched_reject_s, &c->decided_purge_s,
+                    &c->events_ttl_s};
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL, *tok = strtok_r(buf, ",", &save);
+    for (int i = 0; i < 4; i++, tok = strtok_r(NULL, ",", &save)) {
+        uint64_t v;
+        if (!tok || !dl_parse_uint(tok, 100ull * 365 * 86400, &v) || v == 0)
+            return aw_err_set(err, AW_EINVAL,
+                              "deadlines: '%s' must be 4 positive numbers of seconds "
+                              "(incomplete,unfetched-reject,decided-purge,events); %s is bad",
+                              spec, names[i]);
+        *f[i] = (int64_t)v;
+    }
+    if (tok) return aw_err_set(err, AW_EINVAL, "deadlines: more than 4 values in '%s'", spec);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+void dl_problem(aw_http_resp_t *resp, int status, const char *type, const char *title,
+                const char *fmt, ...) {
+    char detail[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    aw_http_resp_problem_json(resp, aw_problem_new(status, type, title, detail));
+}
+
+void dl_store_error(aw_http_resp_t *resp, const aw_err_t *err) {
+    if (err->code == AW_EBUSY) {
+        dl_problem(resp, 503, "service-unavailable", "Service Unavailable",
+                   "the database is busy; retry");
+        aw_http_resp_header(resp, "Retry-After", "1");
+        return;
+    }
+    aw_log_error("delivery.store", "err=%s", aw_err_name(err->code));
+    dl_problem(resp, 500, "internal-error", "Internal Server Error",
+               "the request could not be stored; nothing was changed");
+}
+
+void dl_sha256_hex(const void *p, size_t n, char out[65]) {
+    unsigned char md[32];
+    unsigned int l = 0;
+    EVP_Digest(p, n, md, &l, EVP_sha256(), NULL);
+    aw_hex_encode(md, 32, out);
+}
+
+int dl_random_b64(size_t nbytes, char *out, size_t outcap) {
+    unsigned char r[64];
+    if (nbytes > sizeof r || aw_b64url_enclen(nbytes) + 1 > outcap) return AW_EINVAL;
+    if (RAND_bytes(r, (int)nbytes) != 1) return AW_ECRYPTO;
+    size_t n = aw_b64url_encode(r, nbytes, out);
+    out[n] = '\0';
+    aw_secure_wipe(r, sizeof r);
+    return 0;
+}
+
+#define PBKDF2_ITER 100000
+
+static int pbkdf2(const char *secret, const unsigned char *salt, size_t saltlen, unsigned iter,
+                  unsigned char out[32]) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "PBKDF2", NULL);
+    EVP_KDF_CTX *k = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM p[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)secret, strlen(secret)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen),
+        OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end()};
+    int ok = k && EVP_KDF_derive(k, out, 32, p) == 1;
+    EVP_KDF_CTX_free(k);
+    EVP_KDF_free(kdf);
+    return ok ? 0 : AW_ECRYPTO;
+}
+
+int dl_secret_hash(const char *secret, char *out, size_t outcap, aw_err_t *err) {
+    unsigned char salt[16], h[32];
+    if (RAND_bytes(salt, sizeof salt) != 1 || pbkdf2(secret, salt, sizeof salt, PBKDF2_ITER, h))
+        return aw_err_set(err, AW_ECRYPTO, "cannot hash the client secret");
+    char sx[33], hx[65];
+    aw_hex_encode(salt, 16, sx);
+    aw_hex_encode(h, 32, hx);
+    snprintf(out, outcap, "pbkdf2-sha256$%d$%s$%s", PBKDF2_ITER, sx, hx);
+    aw_secure_wipe(h, sizeof h);
+    return 0;
+}
+
+bool dl_secret_check(const char *secret, const char *stored) {
+    unsigned iter = 0;
+    char sx[33] = {0}, hx[65] = {0};
+    if (!stored || sscanf(stored, "pbkdf2-sha256$%u$%32[0-9a-f]$%64[0-9a-f]", &iter, sx, hx) != 3 ||
+        iter == 0 || iter > 10000000 || strlen(sx) != 32 || strlen(hx) != 64)
+        return false;
+    unsigned char salt[16], want[32], got[32];
+    size_t n;
+    if (aw_hex_decode(sx, 32, salt, sizeof salt, &n) || n != 16) return false;
+    if (aw_hex_decode(hx, 64, want, sizeof want, &n) || n != 32) return false;
+    if (pbkdf2(secret, salt, 16, iter, got)) return false;
+    bool ok = aw_ct_equal(got, 32, want, 32);
+    aw_secure_wipe(got, sizeof got);
+    return ok;
+}
+
+/* ---- client authentication ------------------------------------------------ */
+
+static void unauthorized(aw_http_resp_t *resp, const char *why) {
+    dl_problem(resp, 401, "unauthorized", "Unauthorized", "%s", why);
+    aw_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"amtsweg\"");
+}
+
+bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, dl_client_t *c) {
+    const char *tok = aw_auth_bearer(req);
+    if (!tok || !*tok || strlen(tok) > 512) {
+        unauthorized(resp, "an OAuth bearer token from POST /token is required");
+        return false;
+    }
+    char h[65];
+    dl_sha256_hex(tok, strlen(tok), h);
+    aw_tx_t *tx;
+    aw_err_t err;
+    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) {
+        dl_store_error(resp, &err);
+        return false;
+    }
+    aw_sql_t *s;
+    int rc = aw_sql_query(tx,
+                          "SELECT t.hash, t.client_id, t.expires_at, c.kind FROM delivery_tokens t"
+                          " JOIN delivery_clients c ON c.id = t.client_id WHERE t.hash = $1",
+                          &s, &err, "t", h);
+    bool ok = false;
+    if (rc == 0 && aw_sql_step(s, &err) == 1) {
+        const char *sh = aw_sql_col_text(s, 0);
+        int64_t exp = aw_sql_col_int64(s, 2);
+        const char *kind = aw_sql_col_text(s, 3);
+        if (sh && aw_ct_equal(sh, strlen(sh), h, 64) && exp > aw_time_now_ms()) {
+            snprintf(c->id, sizeof c->id, "%s", aw_sql_col_text(s, 1));
+            c->kind = kind && strcmp(kind, "subscriber") == 0 ? DL_SUBSCRIBER : DL_SENDER;
+            ok = true;
+        }
+    }
+    if (rc == 0) aw_sql_done(s);
+    aw_store_rollback(tx);
+    if (!ok) unauthorized(resp, "the bearer token is unknown or expired; get a new one");
+    return ok;
+}
+
+int dl_client_has_dest(aw_tx_t *tx, const char *client_id, const char *dest_id, bool *yes,
+                       aw_err_t *err) {
+    aw_sql_t *s;
+    *yes = false;
+    int rc = aw_sql_query(tx,
+                          "SELECT 1 FROM delivery_client_destinations"
+                          " WHERE client_id = $1 AND destination_id = $2",
+                          &s, err, "tt", client_id, dest_id);
+    if (rc) return rc;
+    rc = aw_sql_step(s, err);
+    aw_sql_done(s);
+    if (rc < 0) return rc;
+    *yes = rc == 1;
+    return 0;
+}
+
+/* ---- event log ----------------------------------------------------------- */
+
+int dl_event_record(aw_tx_t *tx, const char *sub_id, const char *case_id, const char *event,
+                    const char *jti, const char *token, int64_t now_ms, aw_err_t *err) {
+    return aw_sql_exec(tx,
+                       "INSERT INTO delivery_events (case_id, submission_id, event, jti, token,"
+                       " created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                       NULL, err, "tttttI", case_id, sub_id, event, jti, token, now_ms);
+}
+
+int dl_event_sign(aw_delivery_t *d, const char *sub_id, const char *case_id, const char *event,
+                  json_t *body, int64_t now_ms, char jti[AW_UUID_STRLEN + 1], aw_buf_t *out,
+                  aw_err_t *err) {
+    char uri[200];
+    snprintf(uri, sizeof uri, "%s%s", AW_SET_EVENT_BASE, event);
+    aw_uuid_v4(jti);
+    aw_set_claims_t cl = {.iss = d->iss,
+                          .submission_id = sub_id,
+                          .case_id = case_id,
+                          .event = uri,
+                          .event_body = body,
+                          .jti = jti,
+                          .iat = now_ms / 1000};
+    int rc = dl_platform_key(d, err);
+    if (rc == 0) rc = aw_set_sign(d->platform_key, &cl, out, err);
+    if (rc == 0 && !aw_buf_ok(out)) rc = aw_err_set(err, AW_ENOMEM, "event: out of memory");
+    return rc;
+}
+
+int dl_event_add(aw_delivery_t *d, aw_tx_t *tx, const char *sub_id, const char *case_id,
+                 const char *event, json_t *body, int64_t now_ms, aw_err_t *err) {
+    char jti[AW_UUID_STRLEN + 1];
+    aw_buf_t b = AW_BUF_INIT;
+    int rc = dl_event_sign(d, sub_id, case_id, event, body, now_ms, jti, &b, err);
+    if (rc == 0) rc = dl_event_record(tx, sub_id, case_id, event, jti, b.data, now_ms, err);
+    aw_buf_free(&b);
+    return rc;
+}
+
+int dl_enqueue_callback(aw_tx_t *tx, const char *type, const char *dest_id, const char *sub_id,
+                        const char *case_id, bool to_sender, aw_err_t *err) {
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", type, "destinationId", dest_id,
+                          "submissionId", sub_id, "caseId", case_id, "toSender", to_sender);
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!txt) return aw_err_set(err, AW_ENOMEM, "callback: out of memory");
+    int rc = aw_store_outbox_enqueue(tx, DL_JOB_CALLBACK, txt, 0, NULL, err);
+    free(txt);
+    return rc;
+}
+
+/* ---- the platform key ------------------------------------------------------- */
+
+static int load_key_file(aw_delivery_t *d, aw_err_t *err) {
+    struct stat st;
+    const char *p = d->cfg.platform_key_file;
+    if (stat(p, &st) != 0)
+        return aw_err_set(err, AW_EIO, "platform key %s: %s", p, strerror(errno));
+    if (st.st_mode & 077)
+        return aw_err_set(err, AW_EINVAL,
+                          "platform key %s is readable by others (mode %03o); chmod 600 it", p,
+                          (unsigned)(st.st_mode & 0777));
+    int rc = aw_jwk_load_file(p, &d->platform_key, err);
+    if (rc) return rc;
+    if (!aw_jwk_is_private(d->platform_key) || !aw_jwk_kid(d->platform_key))
+        return aw_err_set(err, AW_EINVAL, "platform key %s: must be a private key with a kid", p);
+    return 0;
+}
+
+static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
+    for (int round = 0; round < 2; round++) {
+        aw_tx_t *tx;
+        int rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
+        if (rc) return rc;
+        aw_sql_t *s;
+        char *jwk = NULL;
+        rc = aw_sql_query(tx,
+                          "SELECT private_jwk FROM delivery_platform_keys"
+                          " ORDER BY created_at, kid LIMIT 1",
+                          &s, err, "");
+        if (rc == 0) {
+            if (aw_sql_step(s, err) == 1) jwk = aw_sql_col_strdup(s, 0, NULL);
+            aw_sql_done(s);
+        }
+        aw_store_rollback(tx);
+        if (rc) return rc;
+        if (jwk) {
+            rc = aw_jwk_parse(jwk, strlen(jwk), &d->platform_key, err);
+            aw_secure_free_str(jwk);
+            return rc;
+        }
+        if (round == 1 || !generate) break;
+        /* First use: create the key. Concurrent nodes may race; the
+         * first insert wins and everybody reads the oldest key. */
+        char kid[64] = "platform-";
+        aw_uuid_v4(kid + 9);
+        aw_jwk_t *k = NULL;
+        aw_log_info("delivery.platform_key", "action=generate kid=%s", kid);
+        rc = aw_jwk_generate(4096, AW_JWK_SIG, kid, &k, err);
+        if (rc) return rc;
+        aw_buf_t b = AW_BUF_INIT;
+        rc = aw_jwk_write(k, true, &b, err);
+        aw_jwk_free(k);
+        if (rc == 0 && (rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err)) == 0) {
+            rc = aw_sql_exec(tx,
+                             "INSERT INTO delivery_platform_keys (kid, private_jwk, created_at)"
+                             " VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING",
+                             NULL, err, "ttI", kid, b.data, aw_time_now_ms());
+            if (rc == 0)
+                rc = aw_store_commit(tx, err);
+            else
+                aw_store_rollback(tx);
+        }
+        aw_buf_wipe_free(&b);
+        if (rc) return rc;
+    }
+    if (!generate) return 0;
+    return aw_err_set(err, AW_EINTERNAL, "platform key: not found after creating it");
+}
+
+int dl_platform_key(aw_delivery_t *d, aw_err_t *err) {
+    pthread_mutex_lock(&d->key_mu);
+    int rc = 0;
+    if (!d->platform_key) rc = load_key_store(d, true, err);
+    if (rc == 0 && !d->platform_pub) rc = aw_jwk_public(d->platform_key, &d->platform_pub, err);
+    pthread_mutex_unlock(&d->key_mu);
+    return rc;
+}
+
+static void mkdir_p(const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0700);
+            *p = '/';
+        }
+    mkdir(tmp, 0700);
+}
+
+int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw_auth_t *op,
+                    aw_delivery_t **out, aw_err_t *err) {
+    aw_delivery_t *d = calloc(1, sizeof *d);
+    if (!d) return aw_err_set(err, AW_ENOMEM, "delivery: out of memory");
+    pthread_mutex_init(&d->key_mu, NULL);
+    d->cfg = *cfg;
+    d->store = store;
+    d->op = op;
+    snprintf(d->iss, sizeof d->iss, "%s",
+             cfg->public_url && *cfg->public_url ? cfg->public_url : "amtsweg");
+    snprintf(d->attach_dir, sizeof d->attach_dir, "%s/attachments",
+             cfg->var_dir ? cfg->var_dir : "var");
+    mkdir_p(d->attach_dir);
+    struct stat st;
+    int rc = 0;
+    if (stat(d->attach_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(d->attach_dir, W_OK) != 0)
+        rc = aw_err_set(err, AW_EIO, "delivery: cannot use %s as attachment directory: %s",
+                        d->attach_dir, strerror(errno));
+    /* An existing key is loaded now; a missing one is generated on first
+     * use (RSA-4096 takes seconds), so start-up stays fast. */
+    if (rc == 0)
+        rc = cfg->platform_key_file ? load_key_file(d, err) : load_key_store(d, false, err);
+    if (rc == 0 && d->platform_key) rc = aw_jwk_public(d->platform_key, &d->platform_pub, err);
+    if (rc) {
+        aw_delivery_free(d);
+        return rc;
+    }
+    aw_log_info("delivery.ready", "platform_kid=%s key_source=%s",
+                d->platform_key ? aw_jwk_kid(d->platform_key) : "(first use)",
+                cfg->platform_key_file ? "file" : "store");
+    *out = d;
+    return 0;
+}
+
+static void h_jwks(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    aw_delivery_t *d = ctx;
+    (void)req;
+    aw_err_t err;
+    if (dl_platform_key(d, &err)) return dl_store_error(resp, &err);
+    json_t *keys = json_array();
+    json_array_append_new(keys, aw_jwk_to_json(d->platform_pub, false));
+    aw_http_resp_json(resp, 200, json_pack("{s:o}", "keys", keys));
+    aw_http_resp_header(resp, "Cache-Control", "public, max-age=300");
+}
+
+static void h_info(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)req, (void)ctx;
+    aw_http_resp_json(
+        resp, 200, json_pack("{s:{s:i,s:i,s:i}}", "version", "major", 1, "minor", 1, "patch", 3));
+}
+
+int aw_delivery_register(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
+    aw_route_spec_t r[] = {
+        {.method = "GET", .path = "/.well-known/jwks.json", .handler = h_jwks, .ctx = d},
+        {.method = "GET", .path = "/v1/info", .handler = h_info, .ctx = d},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
+        int rc = aw_http_server_route(srv, &r[i], err);
+        if (rc) return rc;
+    }
+    int rc = dl_register_token(d, srv, err);
+    if (rc == 0) rc = dl_register_admin(d, srv, err);
+    if (rc == 0) rc = dl_register_sender(d, srv, err);
+    if (rc == 0) rc = dl_register_subscriber(d, srv, err);
+    return rc;
+}
+
+int aw_delivery_start(aw_delivery_t *d, aw_err_t *err) {
+    int rc = aw_worker_new(d->store, "delivery", d->cfg.worker_poll_ms,
+                           (d->cfg.callback_timeout_s + 20) * 1000, &d->worker, err);
+    if (rc == 0) rc = aw_worker_handle(d->worker, DL_JOB_CALLBACK, dl_job_callback, d, err);
+    if (rc == 0)
+        rc = aw_worker_every(d->worker, d->cfg.purge_interval_s * 1000, dl_purge_tick, d, err);
+    if (rc == 0) rc = aw_worker_start(d->worker, err);
+    if (rc) {
+        aw_worker_free(d->worker);
+        d->worker = NULL;
+    }
+    return rc;
+}
+
+void aw_delivery_stop(aw_delivery_t *d) {
+    if (!d) return;
+    aw_worker_free(d->worker);
+    d->worker = NULL;
+}
+
+void aw_delivery_free(aw_delivery_t *d) {
+    if (!d) return;
+    aw_delivery_stop(d);
+    aw_jwk_free(d->platform_key);
+    aw_jwk_free(d->platform_pub);
+    pthread_mutex_destroy(&d->key_mu);
+    free(d);
+}
+
+void aw_delivery_purge_totals(aw_delivery_t *d, aw_delivery_purge_stats_t *out) {
+    out->incomplete_purged = atomic_load(&d->tot_incomplete);
+    out->auto_rejected = atomic_load(&d->tot_rejected);
+    out->content_purged = atomic_load(&d->tot_purged);
+    out->events_deleted = atomic_load(&d->tot_events);
+}

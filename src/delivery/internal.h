@@ -1,0 +1,129 @@
+/* Internals shared by the files of src/delivery (not for other modules). */
+#ifndef AW_DELIVERY_INTERNAL_H
+#define AW_DELIVERY_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "base/buf.h"
+#include "base/uuid.h"
+#include "delivery/delivery.h"
+#include "delivery/worker.h"
+#include "http/http.h"
+#include "jose/jwk.h"
+#include "store/sql.h"
+
+#define DL_PROBLEM(slug)       "https://schema.fitko.de/fit-connect/submission-api/problems/" slug
+#define DL_EVENT_PROBLEM(slug) "https://schema.fitko.de/fit-connect/events/problems/" slug
+#define DL_JOB_CALLBACK        "delivery.callback"
+
+struct aw_delivery {
+    aw_delivery_config_t cfg;
+    aw_store_t *store;
+    const aw_auth_t *op;
+    aw_jwk_t *platform_key; /* private PS512; NULL until first needed (dl_platform_key) */
+    aw_jwk_t *platform_pub;
+    pthread_mutex_t key_mu;
+    char iss[512];
+    char attach_dir[4096];
+    aw_worker_t *worker;
+    _Atomic int64_t tot_incomplete, tot_rejected, tot_purged, tot_events;
+};
+
+enum { DL_SENDER = 1, DL_SUBSCRIBER = 2 };
+
+typedef struct dl_client {
+    char id[AW_UUID_STRLEN + 1];
+    int kind;
+} dl_client_t;
+
+typedef struct dl_dest {
+    char id[AW_UUID_STRLEN + 1];
+    char status[16];
+    json_t *doc; /* services, replyChannels, metadataVersions, contactInformation */
+    char *enc_jwk, *sig_jwk, *enc_kid, *sig_kid, *callback_url, *callback_secret;
+} dl_dest_t;
+
+/* core.c */
+/* The platform's SET key, loaded or (first use) generated and stored. */
+int dl_platform_key(aw_delivery_t *d, aw_err_t *err);
+void dl_problem(aw_http_resp_t *resp, int status, const char *type, const char *title,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void dl_store_error(aw_http_resp_t *resp, const aw_err_t *err);
+/* Bearer token of a client; fills a 401 problem on failure. */
+bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, dl_client_t *c);
+/* True when the subscriber client c may see destination dest_id. */
+int dl_client_has_dest(aw_tx_t *tx, const char *client_id, const char *dest_id, bool *yes,
+                       aw_err_t *err);
+/* Signs a platform SET (event is the short name, e.g. "create-submission")
+ * and records it in tx. body borrowed (NULL: {}). */
+int dl_event_add(aw_delivery_t *d, aw_tx_t *tx, const char *sub_id, const char *case_id,
+                 const char *event, json_t *body, int64_t now_ms, aw_err_t *err);
+/* Signs without recording: token appended to out, jti filled. */
+int dl_event_sign(aw_delivery_t *d, const char *sub_id, const char *case_id, const char *event,
+                  json_t *body, int64_t now_ms, char jti[AW_UUID_STRLEN + 1], aw_buf_t *out,
+                  aw_err_t *err);
+int dl_event_record(aw_tx_t *tx, const char *sub_id, const char *case_id, const char *event,
+                    const char *jti, const char *token, int64_t now_ms, aw_err_t *err);
+/* Enqueues a callback job {target, destinationId|submissionId, ...}. */
+int dl_enqueue_callback(aw_tx_t *tx, const char *type, const char *dest_id, const char *sub_id,
+                        const char *case_id, bool to_sender, aw_err_t *err);
+void dl_sha256_hex(const void *p, size_t n, char out[65]);
+int dl_secret_hash(const char *secret, char *out, size_t outcap, aw_err_t *err);
+bool dl_secret_check(const char *secret, const char *stored);
+int dl_random_b64(size_t nbytes, char *out, size_t outcap);
+bool dl_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* dest.c */
+int dl_dest_get(aw_tx_t *tx, const char *id, dl_dest_t *out, aw_err_t *err);
+void dl_dest_clear(dl_dest_t *d);
+bool dl_dest_offers(const dl_dest_t *d, const char *identifier);
+json_t *dl_dest_public_json(const dl_dest_t *d);
+/* Validates a destination document (admin API / CLI) and stores it (insert
+ * or replace). id in/out. */
+int dl_dest_put(aw_tx_t *tx, json_t *in, char id[AW_UUID_STRLEN + 1], bool allow_loopback,
+                aw_err_t *err);
+int dl_client_create(aw_tx_t *tx, const char *kind, const char *name, json_t *destinations,
+                     char id[AW_UUID_STRLEN + 1], char *secret, size_t secret_cap, aw_err_t *err);
+int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err);
+
+/* token.c */
+int dl_register_token(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err);
+
+/* submit.c / subscribe.c */
+int dl_register_sender(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err);
+int dl_register_subscriber(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err);
+typedef struct dl_sub {
+    char id[AW_UUID_STRLEN + 1], case_id[AW_UUID_STRLEN + 1], dest_id[AW_UUID_STRLEN + 1];
+    char sender[AW_UUID_STRLEN + 1];
+    char state[16];
+    char *service_identifier, *service_name, *enc_meta, *enc_data, *meta_tag, *data_tag;
+    char *callback_url, *callback_secret;
+    int64_t created_at, submitted_at, fetched_at, decided_at, purged_at;
+    /* attachments in announced order */
+    size_t n_att;
+    struct dl_att {
+        char id[AW_UUID_STRLEN + 1];
+        char *tag, *digest;
+        int64_t size;
+    } * att;
+} dl_sub_t;
+
+/* Loads a submission and its attachments (AW_ENOTFOUND). */
+int dl_sub_get(aw_tx_t *tx, const char *id, dl_sub_t *out, aw_err_t *err);
+void dl_sub_clear(dl_sub_t *s);
+/* SubmissionReduced JSON (+ encrypted parts when full). */
+json_t *dl_sub_json(const dl_sub_t *s, bool full);
+/* Path of an attachment's ciphertext file. */
+void dl_attachment_path(const aw_delivery_t *d, const char *sub_id, const char *att_id,
+                        const char *digest, char *out, size_t cap);
+void dl_attachment_dir(const aw_delivery_t *d, const char *sub_id, char *out, size_t cap);
+/* Removes a submission's attachment directory (best effort). */
+void dl_attachments_remove(const aw_delivery_t *d, const char *sub_id);
+
+/* purge.c / callback jobs */
+int dl_job_callback(void *ctx, const aw_outbox_job_t *job, aw_err_t *err);
+void dl_purge_tick(void *ctx, int64_t now_ms);
+
+#endif

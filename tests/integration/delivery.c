@@ -1,0 +1,222 @@
+/* End to end through the real server: a sender (this test, using src/jose)
+ * announces, uploads and submits; `amtsweg inbox` receives, decrypts and
+ * accepts; the sender verifies the whole event log. */
+#include <sys/stat.h>
+
+#include "delivery_helpers.h"
+#include "jose/jws.h"
+
+static json_t *verify_set(aw_jwk_t *key, const char *tok, aw_set_t *out) {
+    aw_err_t err;
+    ASSERT_MSG(aw_set_verify(key, tok, strlen(tok), out, &err) == 0, "SET: %s", err.msg);
+    return out->event_body;
+}
+
+static aw_jwk_t *platform_key_from_jwks(int port) {
+    aw_tc_resp_t r;
+    aw_tc_request(port, "GET", "/.well-known/jwks.json", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    json_t *j = dl_json(&r);
+    json_t *k0 = json_array_get(json_object_get(j, "keys"), 0);
+    ASSERT_NOT_NULL(k0);
+    ASSERT_NULL(json_object_get(k0, "d")); /* public only */
+    aw_jwk_t *k = NULL;
+    aw_err_t err;
+    ASSERT_MSG(aw_jwk_from_json(k0, &k, &err) == 0, "%s", err.msg);
+    json_decref(j);
+    aw_tc_resp_free(&r);
+    return k;
+}
+
+TEST_T(delivery_end_to_end, 120) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    const char *ids[] = {"0b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001",
+                         "0b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0002"};
+    const char *pts[] = {"Impfpass des Hundes", "Foto des Hundes (nicht wirklich)"};
+    const char *data = "{\"hund\":{\"name\":\"Bello\",\"rasse\":\"Dackel\"}}";
+    dl_sub_t s;
+    ASSERT_EQ(dl_send(&e, data, NULL, ids, pts, 2, &s), 202);
+
+    /* the subscriber sees it */
+    aw_tc_resp_t r;
+    char path[300];
+    snprintf(path, sizeof path, "/v1/submissions?destinationId=%s", e.dest);
+    dl_req(e.srv.port, "GET", path, e.ptoken, NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_CONTAINS(r.body, s.sid);
+    aw_tc_resp_free(&r);
+
+    /* the authority's inbox receives, decrypts, checks and accepts */
+    char out[700];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    ASSERT_EQ(dl_inbox(&e, out), 0);
+    char f[900];
+    snprintf(f, sizeof f, "%s/%s/data.json", out, s.cid);
+    size_t n;
+    char *got = aw_test_read_file(f, &n);
+    ASSERT_NOT_NULL(got);
+    ASSERT_STR(got, data);
+    free(got);
+    snprintf(f, sizeof f, "%s/%s/attachments/%s_beleg.txt", out, s.cid, ids[1]);
+    got = aw_test_read_file(f, &n);
+    ASSERT_NOT_NULL(got);
+    ASSERT_STR(got, pts[1]);
+    free(got);
+    snprintf(f, sizeof f, "%s/%s/metadata.json", out, s.cid);
+    got = aw_test_read_file(f, &n);
+    ASSERT_NOT_NULL(got);
+    ASSERT_CONTAINS(got, "contentStructure");
+    free(got);
+
+    /* nothing left for pick-up; a second run does nothing */
+    dl_req(e.srv.port, "GET", path, e.ptoken, NULL, NULL, 0, &r);
+    ASSERT_CONTAINS(r.body, "\"totalCount\":0");
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(dl_inbox(&e, out), 0);
+
+    /* the sender reads and verifies the whole event log */
+    json_t *log = dl_events(&e, e.stoken, s.cid);
+    ASSERT_EQ(json_array_size(log), 3);
+    aw_jwk_t *pk = platform_key_from_jwks(e.srv.port);
+    aw_jwk_t *dk = dl_key("a", "sig.public");
+    aw_set_t s1, s2, s3;
+    verify_set(pk, json_string_value(json_array_get(log, 0)), &s1);
+    ASSERT_STR(s1.event, AW_SET_EV_CREATE);
+    ASSERT_STR(s1.submission_id, s.sid);
+    ASSERT_STR(s1.case_id, s.cid);
+    json_t *tags2 = json_object_get(verify_set(pk, json_string_value(json_array_get(log, 1)), &s2),
+                                    "authenticationTags");
+    ASSERT_STR(s2.event, AW_SET_EV_SUBMIT);
+    ASSERT_STR(json_string_value(json_object_get(tags2, "metadata")), s.mtag);
+    ASSERT_STR(json_string_value(json_object_get(tags2, "data")), s.dtag);
+    ASSERT_EQ(json_object_size(json_object_get(tags2, "attachments")), 2);
+    /* the accept is signed by the destination, not by the platform */
+    aw_err_t err;
+    aw_set_t bad;
+    ASSERT(aw_set_verify(pk, json_string_value(json_array_get(log, 2)),
+                         strlen(json_string_value(json_array_get(log, 2))), &bad, &err) != 0);
+    json_t *tags3 = json_object_get(verify_set(dk, json_string_value(json_array_get(log, 2)), &s3),
+                                    "authenticationTags");
+    ASSERT_STR(s3.event, AW_SET_EV_ACCEPT);
+    ASSERT_STR(s3.iss, e.dest);
+    ASSERT(json_equal(tags2, tags3));
+    aw_set_free(&s1);
+    aw_set_free(&s2);
+    aw_set_free(&s3);
+    aw_jwk_free(pk);
+    aw_jwk_free(dk);
+    json_decref(log);
+
+    /* only ciphertext on the server's disk: no plaintext in db or var */
+    ASSERT_MSG(aw_test_sh("grep -rqa 'Bello' %s/amtsweg.db* %s/var", aw_test_tmpdir(),
+                          aw_test_tmpdir()) != 0,
+               "plaintext found on the server's disk");
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+TEST(delivery_idempotent_reput) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    const char *ids[] = {"1b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001"};
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s), 201);
+    char tag[AW_JWE_TAG_LEN + 1];
+    char *t = dl_seal("anlage", 6, tag);
+    ASSERT_EQ(dl_put_attachment(&e, &s, ids[0], t), 204);
+    ASSERT_EQ(dl_put_attachment(&e, &s, ids[0], t), 204); /* same again */
+    char *em = dl_seal("{}", 2, s.mtag), *ed = dl_seal("{}", 2, s.dtag);
+    ASSERT_EQ(dl_submit_tokens(&e, &s, em, ed, NULL), 202);
+    ASSERT_EQ(dl_submit_tokens(&e, &s, em, ed, NULL), 202); /* identical: idempotent */
+    ASSERT_EQ(dl_submit_tokens(&e, &s, ed, em, NULL), 409); /* different: conflict */
+    ASSERT_EQ(dl_put_attachment(&e, &s, ids[0], t), 409);   /* too late */
+    json_t *log = dl_events(&e, e.stoken, s.cid);
+    ASSERT_EQ(json_array_size(log), 2); /* one create, one submit */
+    json_decref(log);
+    free(t);
+    free(em);
+    free(ed);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+TEST(delivery_token_errors) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    aw_tc_resp_t r;
+    char body[400];
+    snprintf(body, sizeof body, "grant_type=client_credentials&client_id=%s&client_secret=wrong",
+             e.sender_id);
+    dl_req(e.srv.port, "POST", "/token", NULL, "application/x-www-form-urlencoded", body,
+           strlen(body), &r);
+    ASSERT_EQ(r.status, 401);
+    ASSERT_CONTAINS(r.body, "invalid_client");
+    aw_tc_resp_free(&r);
+    snprintf(body, sizeof body, "grant_type=password&client_id=%s&client_secret=%s", e.sender_id,
+             e.sender_secret);
+    dl_req(e.srv.port, "POST", "/token", NULL, "application/x-www-form-urlencoded", body,
+           strlen(body), &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT_CONTAINS(r.body, "unsupported_grant_type");
+    aw_tc_resp_free(&r);
+    /* no token, a made-up token */
+    dl_req(e.srv.port, "POST", "/v1/submissions", NULL, "application/json", "{}", 2, &r);
+    ASSERT_EQ(r.status, 401);
+    aw_tc_resp_free(&r);
+    dl_req(e.srv.port, "POST", "/v1/submissions", "made-up", "application/json", "{}", 2, &r);
+    ASSERT_EQ(r.status, 401);
+    aw_tc_resp_free(&r);
+    /* secrets are stored hashed */
+    ASSERT_MSG(aw_test_sh("grep -qa '%s' %s/amtsweg.db*", e.sender_secret, aw_test_tmpdir()) != 0,
+               "client secret stored in clear");
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+TEST(delivery_destination_keys_checked) {
+    dl_env_t e;
+    memset(&e, 0, sizeof e);
+    dl_start(&e, NULL);
+    /* a private key as the published encryption key is refused */
+    char *enc = dl_keyfile_json("a", "enc.private"), *sig = dl_keyfile_json("a", "sig.public");
+    json_t *d = json_pack("{s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "encryptionPublicKey",
+                          json_loads(enc, 0, NULL), "signingPublicKey", json_loads(sig, 0, NULL),
+                          "services", "identifier", DL_LEIKA, "regions", "09", "submissionSchemas",
+                          "schemaUri", "urn:x:y", "mimeType", "application/json");
+    char *body = json_dumps(d, JSON_COMPACT);
+    aw_tc_resp_t r;
+    aw_tc_request(e.srv.port, "POST", "/admin/v1/destinations",
+                  DL_AUTH_ADMIN "Content-Type: application/json\r\n", body, strlen(body), &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT_CONTAINS(r.body, "private key material");
+    aw_tc_resp_free(&r);
+    free(body);
+    /* swapped keys: the encryption key fails the signature rules */
+    json_object_set_new(d, "encryptionPublicKey", json_loads(sig, 0, NULL));
+    body = json_dumps(d, JSON_COMPACT);
+    aw_tc_request(e.srv.port, "POST", "/admin/v1/destinations",
+                  DL_AUTH_ADMIN "Content-Type: application/json\r\n", body, strlen(body), &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT_CONTAINS(r.body, "encryptionPublicKey");
+    aw_tc_resp_free(&r);
+    free(body);
+    /* a LeiKa key must be 99 + 12 digits */
+    free(enc);
+    enc = dl_keyfile_json("a", "enc.public");
+    json_object_set_new(d, "encryptionPublicKey", json_loads(enc, 0, NULL));
+    json_object_set_new(json_array_get(json_object_get(d, "services"), 0), "identifier",
+                        json_string("12345"));
+    body = json_dumps(d, JSON_COMPACT);
+    aw_tc_request(e.srv.port, "POST", "/admin/v1/destinations",
+                  DL_AUTH_ADMIN "Content-Type: application/json\r\n", body, strlen(body), &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT_CONTAINS(r.body, "LeiKa");
+    aw_tc_resp_free(&r);
+    free(body);
+    /* without the operator token: 401 */
+    aw_tc_request(e.srv.port, "GET", "/admin/v1/destinations", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 401);
+    aw_tc_resp_free(&r);
+    json_decref(d);
+    free(enc);
+    free(sig);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
