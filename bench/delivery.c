@@ -224,7 +224,8 @@ static void measure(int conc) {
            conc, (double)total / secs, p50, p99, total, errors);
     if (conc == 1 && phase_n)
         printf("               mean announce %.1f ms, mean submit %.1f ms\n",
-               (double)phase_us[0] / (double)phase_n / 1000, (double)phase_us[1] / (double)phase_n / 1000);
+               (double)phase_us[0] / (double)phase_n / 1000,
+               (double)phase_us[1] / (double)phase_n / 1000);
     fflush(stdout);
     free(all);
 }
@@ -280,8 +281,8 @@ int main(void) {
         close(pfd[0]);
         setenv("AMTSWEG_ADMIN_TOKEN", ADMIN, 1);
         execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--db", db, "--var-dir", var,
-              "--platform-key", pk, "--log-level", "warn", "--max-connections", "2000",
-              "--threads", threads, (char *)NULL);
+              "--platform-key", pk, "--log-level", "warn", "--max-connections", "2000", "--threads",
+              threads, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
