@@ -14,7 +14,8 @@ static const char USAGE[] =
     "  check FILE...                      parse and print the quality report\n"
     "                                     (exit 1 on errors)\n"
     "  show FILE                          print the tree with cardinalities and types\n"
-    "  export --json-schema FILE          print a JSON Schema 2020-12\n"
+    "  export --json-schema FILE [--overlay RULES]\n"
+    "                                     print a JSON Schema 2020-12\n"
     "  validate FILE DATA.json [--overlay RULES]\n"
     "                                     validate submission data (exit 1 when invalid)\n"
     "\n"
@@ -34,8 +35,10 @@ static const char *HELP_SHOW =
     "Prints the element tree: cardinality, id, version, label, and for fields the\n"
     "field kind, data type, constraints and code list.\n";
 static const char *HELP_EXPORT =
-    "usage: amtsweg schema export --json-schema [--codelists DIR] FILE\n"
-    "Prints a JSON Schema (2020-12) of the submission data for the schema.\n";
+    "usage: amtsweg schema export --json-schema [--codelists DIR] FILE [--overlay RULES]\n"
+    "Prints a JSON Schema (2020-12) of the submission data for the schema. With an\n"
+    "overlay, the rules JSON Schema can express are included (if/then, anyOf, not,\n"
+    "uniqueItems); the others are listed in \"$comment\".\n";
 static const char *HELP_VALIDATE =
     "usage: amtsweg schema validate [--codelists DIR] FILE DATA.json [--overlay RULES]\n"
     "Validates submission data (JSON keyed by element ids) against the schema and an\n"
@@ -184,6 +187,11 @@ static int cmd_export(const opts_t *o) {
     if (load(o, o->pos[0], &s)) return 2;
     aw_buf_t b = AW_BUF_INIT;
     aw_err_t err;
+    if (o->overlay && aw_fim_overlay_load(s, o->overlay, &err)) {
+        fprintf(stderr, "amtsweg schema: %s\n", err.msg);
+        aw_fim_schema_free(s);
+        return 2;
+    }
     int rc = aw_fim_export_json_schema(s, &b, &err);
     if (rc)
         fprintf(stderr, "amtsweg schema: %s\n", err.msg);

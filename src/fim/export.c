@@ -130,7 +130,7 @@ static void field_def(aw_buf_t *b, const aw_fim_elem_t *e) {
     }
 }
 
-static void def(aw_buf_t *b, const aw_fim_elem_t *e) {
+static void def(const aw_fim_schema_t *s, aw_buf_t *b, const aw_fim_elem_t *e) {
     str(b, e->id);
     aw_buf_puts(b, ":{\"title\":");
     str(b, e->label ? e->label : e->name);
@@ -139,9 +139,10 @@ static void def(aw_buf_t *b, const aw_fim_elem_t *e) {
         str(b, e->help);
     }
     aw_buf_putc(b, ',');
-    if (e->kind == AW_FIM_GROUP)
+    if (e->kind == AW_FIM_GROUP) {
         props(b, e);
-    else
+        aw_fim__overlay_json_schema(s, e, b);
+    } else
         field_def(b, e);
     aw_buf_putc(b, '}');
 }
@@ -162,6 +163,17 @@ int aw_fim_export_json_schema(const aw_fim_schema_t *s, aw_buf_t *out, aw_err_t 
     str(b, r->label ? r->label : r->name ? r->name : r->id);
     aw_buf_putc(b, ',');
     props(b, r);
+    aw_fim__overlay_json_schema(s, r, b);
+    aw_buf_t skipped = AW_BUF_INIT;
+    if (aw_fim__overlay_not_exported(s, &skipped)) {
+        aw_buf_puts(b, ",\"$comment\":");
+        aw_buf_puts(&skipped, " are checked by amtsweg only (not expressible in JSON Schema)");
+        aw_buf_putc(b, '"');
+        aw_buf_puts(b, "Overlay rules ");
+        aw_buf_json_str(b, skipped.data, skipped.len);
+        aw_buf_putc(b, '"');
+    }
+    aw_buf_free(&skipped);
     aw_buf_puts(b, ",\"$defs\":{");
     bool first = true;
     for (size_t i = 0; i < s->nelems; i++) {
@@ -170,7 +182,7 @@ int aw_fim_export_json_schema(const aw_fim_schema_t *s, aw_buf_t *out, aw_err_t 
         if (s->first[i] != e) continue; /* $defs: the first definition of an id */
         if (!first) aw_buf_putc(b, ',');
         first = false;
-        def(b, e);
+        def(s, b, e);
     }
     aw_buf_puts(b, "}}");
     if (!aw_buf_ok(b)) return aw_err_set(err, AW_ENOMEM, "out of memory");

@@ -288,8 +288,9 @@ int aw_fim_validate(const aw_fim_schema_t *s, const char *json, size_t len, aw_f
 
 /* Writes a JSON Schema 2020-12 document in FITKO's style: $defs keyed by
  * element id, properties by id, titles from labels, required, min/maxItems,
- * patterns, enums from code lists, formats. Overlay rules are not exported
- * (see docs/fim.md). */
+ * patterns, enums from code lists, formats. Rules of an attached overlay
+ * are included where JSON Schema can express them (if/then on the scope
+ * group's definition); the others are named in "$comment" (docs/fim.md). */
 int aw_fim_export_json_schema(const aw_fim_schema_t *s, aw_buf_t *out, aw_err_t *err);
 
 /* ---- overlays (executable rules) ----------------------------------------- */

@@ -58,6 +58,12 @@ typedef struct aw_fim_overlay aw_fim_overlay_t;
 void aw_fim__overlay_free(aw_fim_overlay_t *o);
 void aw_fim__overlay_eval(const aw_fim_schema_t *s, const void *root, aw_fim_errors_t *errs);
 
+/* JSON Schema of the overlay rules whose scope is group g (s->root for the
+ * root): appends ',"allOf":[...]' when there are any; returns their number. */
+int aw_fim__overlay_json_schema(const aw_fim_schema_t *s, const aw_fim_elem_t *g, aw_buf_t *out);
+/* Lists the rules JSON Schema cannot express ("R1 (line 3), ..."). */
+int aw_fim__overlay_not_exported(const aw_fim_schema_t *s, aw_buf_t *out);
+
 /* Adds an error to a list (strings are copied). */
 void aw_fim__error_add(aw_fim_errors_t *errs, const char *path, const aw_fim_elem_t *e,
                        const char *code, const char *text_de, const char *text_en,

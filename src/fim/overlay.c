@@ -911,3 +911,272 @@ bool aw_fim_overlay_visible(const aw_fim_schema_t *s, const aw_fim_elem_t *e, co
     aw_buf_free(&path);
     return visible;
 }
+
+/* ---- JSON Schema export of the rules JSON Schema can express --------------
+ *
+ * A rule is exported as an if/then (or anyOf, not, uniqueItems) on the
+ * definition of its scope group. Not expressible, and therefore reported in
+ * a "$comment" and left to amtsweg: comparisons with `today`, between two
+ * fields or of strings by order; references through a repeated group below
+ * the scope (amtsweg takes its first entry); scopes that are shared groups
+ * used elsewhere too.
+ */
+
+static void jstr(aw_buf_t *b, const char *s) {
+    aw_buf_putc(b, '"');
+    aw_buf_json_str(b, s, strlen(s));
+    aw_buf_putc(b, '"');
+}
+
+static void jlit(aw_buf_t *b, const operand_t *x) {
+    if (x->kind == OP_STR)
+        jstr(b, x->s);
+    else if (x->kind == OP_BOOL)
+        aw_buf_puts(b, x->b ? "true" : "false");
+    else
+        aw_buf_puts(b, x->s);
+}
+
+/* leaf kinds */
+enum { L_FILLED, L_CONST, L_CMP, L_UNIQUE };
+
+/* Writes a schema that holds when the value at r (relative to the scope,
+ * from index `from`) is present and satisfies the leaf. */
+static bool jpath(aw_buf_t *b, const ref_t *r, size_t from, int leaf, const operand_t *lit,
+                  int op) {
+    for (size_t k = from; k + 1 < r->npath; k++)
+        if (r->path[k]->max > 1) return false;
+    for (size_t k = from; k < r->npath; k++) {
+        const char *id = r->path[k]->elem->id;
+        aw_buf_puts(b, "{\"type\":\"object\",");
+        if (leaf != L_UNIQUE) {
+            aw_buf_puts(b, "\"required\":[");
+            jstr(b, id);
+            aw_buf_puts(b, "],");
+        }
+        aw_buf_puts(b, "\"properties\":{");
+        jstr(b, id);
+        aw_buf_putc(b, ':');
+    }
+    const aw_fim_edge_t *last = r->path[r->npath - 1];
+    bool many = last->max > 1;
+    switch (leaf) {
+    case L_FILLED:
+        if (many)
+            aw_buf_puts(b, "{\"type\":\"array\",\"minItems\":1}");
+        else if (last->elem->kind == AW_FIM_GROUP ||
+                 (last->elem->kind == AW_FIM_FIELD && last->elem->datatype == AW_FIM_DT_OBJ))
+            aw_buf_puts(b, "{\"type\":\"object\",\"minProperties\":1}");
+        else
+            aw_buf_puts(b, "{\"not\":{\"const\":\"\"}}");
+        break;
+    case L_CONST:
+        aw_buf_puts(b, many ? "{\"type\":\"array\",\"contains\":{\"const\":" : "{\"const\":");
+        jlit(b, lit);
+        aw_buf_puts(b, many ? "}}" : "}");
+        break;
+    case L_CMP: {
+        static const char *const kw[] = {
+            "", "", "exclusiveMaximum", "maximum", "exclusiveMinimum", "minimum"};
+        aw_buf_puts(b, many ? "{\"type\":\"array\",\"contains\":{\"type\":\"number\",\""
+                            : "{\"type\":\"number\",\"");
+        aw_buf_puts(b, kw[op]);
+        aw_buf_puts(b, "\":");
+        aw_buf_puts(b, lit->s);
+        aw_buf_puts(b, many ? "}}" : "}");
+        break;
+    }
+    default:
+        aw_buf_puts(b, "{\"type\":\"array\",\"uniqueItems\":true}");
+    }
+    for (size_t k = from; k < r->npath; k++) aw_buf_puts(b, "}}");
+    return true;
+}
+
+static bool jcond(aw_buf_t *b, const node_t *n, size_t from);
+
+static bool jcmp(aw_buf_t *b, const operand_t *x, const operand_t *y, int op, size_t from) {
+    static const int flip[] = {C_EQ, C_NE, C_GT, C_GE, C_LT, C_LE};
+    if (x->kind != OP_ID) {
+        if (y->kind != OP_ID) return false;
+        return jcmp(b, y, x, flip[op], from);
+    }
+    if (y->kind == OP_ID || y->kind == OP_TODAY) return false;
+    /* amtsweg compares "2" and 2 as numbers; JSON Schema does not: only when
+     * the literal has the field's JSON type */
+    const aw_fim_elem_t *f = x->ref->elem;
+    if (f->kind != AW_FIM_FIELD) return false;
+    bool numeric =
+        !f->codelist && (f->datatype == AW_FIM_DT_NUM || f->datatype == AW_FIM_DT_NUM_INT ||
+                         f->datatype == AW_FIM_DT_NUM_CURRENCY);
+    bool boolean = !f->codelist && f->datatype == AW_FIM_DT_BOOL;
+    if (y->kind == OP_NUM && !numeric) return false;
+    if (y->kind == OP_BOOL && !boolean) return false;
+    if (y->kind == OP_STR && (numeric || boolean)) return false;
+    if (y->kind == OP_STR) {
+        double d;
+        if (aw_fim__parse_num(y->s, &d) && !f->codelist) return false; /* "5" vs "5.0" */
+    }
+    if (op == C_EQ || op == C_NE) {
+        if (op == C_NE) aw_buf_puts(b, "{\"not\":");
+        bool ok = jpath(b, x->ref, from, L_CONST, y, op);
+        if (op == C_NE) aw_buf_putc(b, '}');
+        return ok;
+    }
+    if (y->kind != OP_NUM) return false; /* order of strings/dates: not in JSON Schema */
+    return jpath(b, x->ref, from, L_CMP, y, op);
+}
+
+static bool jcond(aw_buf_t *b, const node_t *n, size_t from) {
+    bool ok;
+    switch (n->kind) {
+    case N_OR:
+    case N_AND:
+        aw_buf_puts(b, n->kind == N_OR ? "{\"anyOf\":[" : "{\"allOf\":[");
+        ok = jcond(b, n->a, from);
+        aw_buf_putc(b, ',');
+        ok = ok && jcond(b, n->b, from);
+        aw_buf_puts(b, "]}");
+        return ok;
+    case N_NOT:
+        aw_buf_puts(b, "{\"not\":");
+        ok = jcond(b, n->a, from);
+        aw_buf_putc(b, '}');
+        return ok;
+    case N_FILLED:
+        return jpath(b, n->x.ref, from, L_FILLED, NULL, 0);
+    case N_EMPTY:
+        aw_buf_puts(b, "{\"not\":");
+        ok = jpath(b, n->x.ref, from, L_FILLED, NULL, 0);
+        aw_buf_putc(b, '}');
+        return ok;
+    case N_IN:
+        aw_buf_puts(b, "{\"anyOf\":[");
+        ok = true;
+        for (size_t i = 0; i < n->nlist && ok; i++) {
+            if (i) aw_buf_putc(b, ',');
+            ok = jcmp(b, &n->x, &n->list[i], C_EQ, from);
+        }
+        aw_buf_puts(b, "]}");
+        return ok;
+    default:
+        return jcmp(b, &n->x, &n->y, n->op, from);
+    }
+}
+
+static bool jtargets(aw_buf_t *b, const orule_t *r, bool negate, const char *comb, size_t from) {
+    aw_buf_printf(b, "{\"%s\":[", comb);
+    bool ok = true;
+    for (size_t i = 0; i < r->ntargets && ok; i++) {
+        if (i) aw_buf_putc(b, ',');
+        if (negate) aw_buf_puts(b, "{\"not\":");
+        ok = jpath(b, r->targets[i], from, r->action == A_UNIQUE ? L_UNIQUE : L_FILLED, NULL, 0);
+        if (negate) aw_buf_putc(b, '}');
+    }
+    aw_buf_puts(b, "]}");
+    return ok;
+}
+
+static bool jrule(aw_buf_t *b, const orule_t *r) {
+    size_t from = r->scope_len;
+    bool ok = true;
+    switch (r->action) {
+    case A_REQUIRE:
+    case A_FORBID:
+    case A_AT_LEAST_ONE:
+    case A_UNIQUE: {
+        const char *comb = r->action == A_AT_LEAST_ONE ? "anyOf" : "allOf";
+        if (r->cond) {
+            aw_buf_puts(b, "{\"if\":");
+            ok = jcond(b, r->cond, from);
+            aw_buf_puts(b, ",\"then\":");
+        }
+        ok = ok && jtargets(b, r, r->action == A_FORBID, comb, from);
+        if (r->cond) aw_buf_putc(b, '}');
+        return ok;
+    }
+    case A_SHOW:
+        if (!r->cond) return false;
+        aw_buf_puts(b, "{\"if\":");
+        ok = jcond(b, r->cond, from);
+        aw_buf_puts(b, ",\"else\":");
+        ok = ok && jtargets(b, r, true, "allOf", from);
+        aw_buf_putc(b, '}');
+        return ok;
+    default: { /* assert: checked when every field it names is filled */
+        aw_buf_puts(b, "{\"if\":{\"allOf\":[");
+        for (size_t i = 0; i < r->nrefs && ok; i++) {
+            if (i) aw_buf_putc(b, ',');
+            ok = jpath(b, r->refs[i], from, L_FILLED, NULL, 0);
+        }
+        aw_buf_puts(b, "]},\"then\":");
+        ok = ok && jcond(b, r->expr, from);
+        aw_buf_putc(b, '}');
+        return ok;
+    }
+    }
+}
+
+/* The group a rule's JSON Schema belongs to (NULL: the root), and whether
+ * that group stands for exactly the instances amtsweg evaluates. */
+static bool count_uses(const aw_fim_elem_t *g, const aw_fim_elem_t *e, size_t *n, int depth) {
+    if (depth > AW_FIM_MAX_DEPTH + 2) return false;
+    for (size_t i = 0; i < g->nchildren; i++) {
+        if (g->children[i].elem == e) (*n)++;
+        if (g->children[i].elem->kind == AW_FIM_GROUP)
+            count_uses(g->children[i].elem, e, n, depth + 1);
+    }
+    return true;
+}
+
+static const aw_fim_elem_t *rule_scope(const aw_fim_schema_t *s, const orule_t *r, bool *ok) {
+    *ok = true;
+    if (r->nrefs == 0) {
+        *ok = false;
+        return NULL;
+    }
+    if (r->scope_len == 0) return r->group ? r->group : s->root;
+    const aw_fim_elem_t *e = r->refs[0]->path[r->scope_len - 1]->elem;
+    size_t n = 0;
+    count_uses(s->root, e, &n, 0);
+    if (n != 1 || r->group) *ok = false;
+    return e;
+}
+
+int aw_fim__overlay_json_schema(const aw_fim_schema_t *s, const aw_fim_elem_t *g, aw_buf_t *out) {
+    const aw_fim_overlay_t *o = s->overlay;
+    if (!o) return 0;
+    int n = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        bool ok;
+        if (rule_scope(s, &o->rules[i], &ok) != g || !ok) continue;
+        aw_buf_t b = AW_BUF_INIT;
+        if (!jrule(&b, &o->rules[i]) || !aw_buf_ok(&b)) {
+            aw_buf_free(&b);
+            continue;
+        }
+        aw_buf_puts(out, n ? "," : ",\"allOf\":[");
+        aw_buf_append(out, b.data, b.len);
+        aw_buf_free(&b);
+        n++;
+    }
+    if (n) aw_buf_putc(out, ']');
+    return n;
+}
+
+int aw_fim__overlay_not_exported(const aw_fim_schema_t *s, aw_buf_t *out) {
+    const aw_fim_overlay_t *o = s->overlay;
+    if (!o) return 0;
+    int n = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        bool ok;
+        rule_scope(s, &o->rules[i], &ok);
+        aw_buf_t b = AW_BUF_INIT;
+        if (ok) ok = jrule(&b, &o->rules[i]);
+        aw_buf_free(&b);
+        if (ok) continue;
+        aw_buf_printf(out, "%s%s (line %d)", n ? ", " : "", o->rules[i].id, o->rules[i].line);
+        n++;
+    }
+    return n;
+}

@@ -15,6 +15,7 @@ typedef struct {
     uint64_t st;
     bool invalid;
     int mutations;
+    uint32_t optional_percent; /* how often an optional element is present */
     aw_buf_t *out;
 } gen_t;
 
@@ -91,7 +92,7 @@ static void gen_group(gen_t *g, const aw_fim_elem_t *grp, uint32_t depth) {
         for (size_t j = 0; j < i; j++)
             if (strcmp(grp->children[j].elem->id, e->id) == 0) dup = true;
         if (dup) continue;
-        bool present = ed->min > 0 || chance(g, depth > 6 ? 20 : 60);
+        bool present = ed->min > 0 || chance(g, depth > 6 ? 20 : g->optional_percent);
         if (g->invalid && chance(g, 3)) {
             present = !present; /* drop a required one or add an optional one */
             g->mutations++;
@@ -255,6 +256,8 @@ static void gen_value(gen_t *g, const aw_fim_elem_t *e, uint32_t depth) {
 
 int aw_fim_sample_json(const aw_fim_schema_t *s, uint64_t seed, bool invalid, aw_buf_t *out) {
     gen_t g = {.st = seed * 0x2545F4914F6CDD1Dull + 1, .invalid = invalid, .out = out};
+    /* every third document is sparse: few optional parts, few rules triggered */
+    g.optional_percent = seed % 3 == 0 ? 10 : 60;
     gen_group(&g, s->root, 0);
     return aw_buf_ok(out) ? 0 : AW_ENOMEM;
 }

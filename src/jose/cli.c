@@ -121,16 +121,25 @@ static int cmd_new(int argc, char **argv) {
             goto done;
         }
     }
+    int written = 0;
     for (int i = 0; i < 2; i++) {
         aw_buf_t priv = AW_BUF_INIT, pub = AW_BUF_INIT;
         int rc = aw_jwk_write(keys[i], true, &priv, &err);
         if (rc == 0) rc = aw_jwk_write(pubs[i], false, &pub, &err);
         if (rc != 0) fprintf(stderr, "amtsweg keys new: %s\n", err.msg);
-        if (rc == 0) rc = write_file(out, FILES[2 * i], &priv, 0600);
-        if (rc == 0) rc = write_file(out, FILES[2 * i + 1], &pub, 0644);
+        if (rc == 0 && (rc = write_file(out, FILES[2 * i], &priv, 0600)) == 0) written++;
+        if (rc == 0 && (rc = write_file(out, FILES[2 * i + 1], &pub, 0644)) == 0) written++;
         aw_buf_wipe_free(&priv);
         aw_buf_free(&pub);
-        if (rc != 0) goto done;
+        if (rc != 0) {
+            /* All four or none: remove what this run created. */
+            for (int j = 0; j < written; j++) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s", out, FILES[j]);
+                unlink(path);
+            }
+            goto done;
+        }
         json_array_append_new(json_object_get(set, "keys"), aw_jwk_to_json(pubs[i], false));
     }
     char *s = json_dumps(set, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

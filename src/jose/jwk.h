@@ -12,6 +12,9 @@
  * key is acceptable for FIT-Connect is a separate question answered by
  * aw_jwk_check_fitconnect, which names every rule the key violates.
  * Private key material is freed through OpenSSL, which clears it.
+ * Thread safety: a parsed key is immutable; one aw_jwk_t may be used by
+ * any number of threads at once for sealing, opening, signing and
+ * verifying (every operation makes its own OpenSSL context).
  */
 #ifndef AW_JOSE_JWK_H
 #define AW_JOSE_JWK_H
