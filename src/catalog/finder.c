@@ -489,7 +489,7 @@ static int plan_has(const plan_t *p, const char *t, size_t upto) {
 
 /* Weak expansions are capped: each OR-ed term costs FTS5 time, and the
  * thesaurus's long tails rarely help. */
-static const size_t group_cap[G_COUNT] = {MAX_GROUP_TERMS, MAX_GROUP_TERMS, 24, 24};
+static const size_t group_cap[G_COUNT] = {MAX_GROUP_TERMS, MAX_GROUP_TERMS, 12, 24};
 
 static void plan_add(plan_t *p, int g, unsigned concept, const char *t, size_t len) {
     if (len == 0 || len > AW_TOK_WORD_MAX || p->n[g] >= group_cap[g]) return;
@@ -588,7 +588,8 @@ static void make_plan(const aw_finder_t *f, conn_t *c, const qwords_t *q, plan_t
                 p->scale = m[k].score / 0.6;
                 const char *mw = an->tri.words[m[k].word];
                 aw_fan_term_t mt[AW_FAN_WORD_TERMS];
-                size_t nmt = aw_fan_word_terms(an, c->st, mw, strlen(mw), mt, AW_FAN_WORD_TERMS);
+                /* The word's own term; its parts are in the index anyway. */
+                size_t nmt = aw_fan_word_terms(an, c->st, mw, strlen(mw), mt, 1);
                 for (size_t j = 0; j < nmt; j++) plan_add(p, G_FUZZY, cw[0], mt[j], strlen(mt[j]));
             }
             p->scale = 1.0;

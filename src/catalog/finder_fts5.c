@@ -189,10 +189,14 @@ static int register_tokenizer(sqlite3 *db, const aw_fan_t *an, aw_err_t *err) {
     return 0;
 }
 
+/* NOMUTEX: a connection is only ever used by one thread at a time (the
+ * finder's pool; the master only under ix->lock), so SQLite's per-call
+ * connection mutex is pure cost. */
 static int open_mem(const aw_fan_t *an, sqlite3 **out, aw_err_t *err) {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(":memory:", &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return aw_err_set(err, AW_ENOMEM, "finder: cannot open in-memory database");
     }

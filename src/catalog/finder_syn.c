@@ -203,6 +203,38 @@ static const char *const english[] = {
     "waste fee>abfallgebuehr",
     "commitment;sponsor;invitation>verpflichtungserklaerung",
     "fine dust>feinstaubplakette",
+    "landlord>wohnungsgeberbestaetigung;vermieter",
+    "confirmation>bestaetigung",
+    "proof>nachweis;bescheinigung",
+    "registration certificate;proof of;registered address>meldebescheinigung",
+    "population register;registry>melderegister",
+    "temporary;provisional>vorlaeufig",
+    "child passport;children's passport>kinderreisepass",
+    "scrap;scrapping>abmeldung;verschrotten",
+    "moving van;removal>halteverbot;umzug",
+    "scaffolding;skip;container;sidewalk;pavement>sondernutzung",
+    "commercial register;trade register;company register>handelsregister",
+    "freelance;freelancer;self-employed;selfemployed>freiberuflich;freiberufliche",
+    "restaurant;bar;pub;cafe;alcohol>gaststaette;gaststaettenerlaubnis",
+    "market;vendor;peddler;hawker>reisegewerbe",
+    "preliminary;pre-approval>bauvorbescheid",
+    "multilingual>mehrsprachig",
+    "child benefit>kindergeld",
+    "maintenance;alimony;child support>unterhaltsvorschuss",
+    "supplement>kinderzuschlag;zuschlag",
+    "primary school;first grade;enrol school>grundschule;einschulung",
+    "housing benefit>wohngeld",
+    "social housing;council flat>wohnberechtigungsschein",
+    "welfare;citizens income;basic income>buergergeld",
+    "social assistance>sozialhilfe;lebensunterhalt",
+    "old age;pension top-up>grundsicherung",
+    "master craftsman;further training>aufstiegsfortbildung;fortbildung",
+    "citizenship test;naturalisation test;naturalization test>einbuergerungstest",
+    "pepper spray;blank gun;flare gun>schreckschuss;reizstoff;signalwaffen",
+    "absentee;absentee ballot;mail-in>briefwahl",
+    "polling card;ballot>wahlschein",
+    "newborn;baby>geburt",
+    "funeral;burial>sterbefall;bestattung",
 };
 
 void aw_syn_init(aw_syn_t *s) {
@@ -345,7 +377,11 @@ static size_t parse_members(const char *line, size_t len, member_t *m, size_t ma
         m[n].klen = an(ctx, clean, cl, 1, m[n].key, sizeof m[n].key);
         m[n].exp[0] = 0;
         if (m[n].klen) {
-            an(ctx, clean, cl, 0, m[n].exp, sizeof m[n].exp);
+            /* Expansions are the members' own terms: documents index their
+             * compound parts, so "kraftfahrzeug" also finds
+             * "Kraftfahrzeugkennzeichen", and parts of the expansion
+             * ("kraft", "zeug") would only add noise. */
+            memcpy(m[n].exp, m[n].key, m[n].klen + 1);
             memcpy(m[n].raw, clean, cl + 1);
             m[n].words = (int)count_words(m[n].key, m[n].klen);
             n++;
@@ -447,8 +483,8 @@ int aw_syn_load_thesaurus(aw_syn_t *s, const char *path, aw_syn_analyze_fn an,
             if (m[i].klen && any_known(m[i].key, known, ctx)) useful = 1;
         }
         if (!useful) continue;
-        /* Expansions are the words' own terms, without compound parts:
-         * "Lichtbildausweis" should not bring "Licht" and "Bild". */
+        /* Expansions are the words' own terms, without compound parts
+         * (see parse_members): "Lichtbildausweis" should not bring "Licht". */
         for (size_t i = 0; i < n; i++) memcpy(m[i].exp, m[i].key, m[i].klen + 1);
         s->thesaurus_sets++;
         rc = add_set(s, m, n, n, 0, known, ctx);

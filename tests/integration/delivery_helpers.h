@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/b64.h"
 #include "base/hex.h"
 #include "harness.h"
 #include "jose/jwe.h"

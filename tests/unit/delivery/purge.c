@@ -1,0 +1,191 @@
+/* Tests of src/delivery/purge.c: FIT-Connect deadlines with an injected
+ * clock, on both store engines. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../store/fixture.h"
+#include "base/time.h"
+#include "delivery/delivery.h"
+#include "delivery/internal.h"
+#include "jose/set.h"
+#include "store/sql.h"
+
+#define DAY (86400LL * 1000)
+
+static aw_delivery_t *service(store_fixture_t *f, aw_delivery_config_t *cfg, char *dest) {
+    char pk[700], var[700];
+    snprintf(pk, sizeof pk, "%s/pk.jwk", aw_test_tmpdir());
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("cp %s/tests/data/jose/b/sig.private.jwk %s && chmod 600 %s",
+                         aw_test_srcdir(), pk, pk),
+              0);
+    aw_delivery_config_defaults(cfg);
+    cfg->var_dir = strdup(var);
+    cfg->platform_key_file = strdup(pk);
+    aw_delivery_t *d;
+    aw_err_t err;
+    ASSERT_OK(aw_delivery_new(cfg, f->st, NULL, &d, &err), &err);
+    /* a destination with the TEST-ONLY keys a */
+    char p1[700], p2[700];
+    snprintf(p1, sizeof p1, "%s/tests/data/jose/a/enc.public.jwk", aw_test_srcdir());
+    snprintf(p2, sizeof p2, "%s/tests/data/jose/a/sig.public.jwk", aw_test_srcdir());
+    json_t *doc =
+        json_pack("{s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "encryptionPublicKey",
+                  json_load_file(p1, 0, NULL), "signingPublicKey", json_load_file(p2, 0, NULL),
+                  "services", "identifier", "99123456789012", "regions", "09", "submissionSchemas",
+                  "schemaUri", "urn:x:y", "mimeType", "application/json");
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    dest[0] = 0;
+    ASSERT_OK(dl_dest_put(tx, doc, dest, false, &err), &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    json_decref(doc);
+    return d;
+}
+
+static void add_sub(store_fixture_t *f, const char *dest, const char *id, const char *state,
+                    int64_t created, int64_t submitted, int64_t decided) {
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx,
+                          "INSERT INTO delivery_submissions (id, case_id, destination_id,"
+                          " sender_client_id, state, service_identifier, encrypted_metadata,"
+                          " created_at, submitted_at, decided_at, updated_at)"
+                          " VALUES ($1, $1, $2, 'c', $3, 'urn:x:y', 'ciphertext', $4, $5, $6, $4)",
+                          NULL, &err, "tttIII", id, dest, state, created, submitted, decided),
+              &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+}
+
+static void state_is(store_fixture_t *f, const char *id, const char *want, bool content) {
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *q;
+    ASSERT_OK(
+        aw_sql_query(tx, "SELECT state, encrypted_metadata FROM delivery_submissions WHERE id = $1",
+                     &q, &err, "t", id),
+        &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    ASSERT_STR(aw_sql_col_text(q, 0), want);
+    ASSERT_EQ(!aw_sql_col_null(q, 1), content);
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+}
+
+static int64_t events(store_fixture_t *f, const char *id, const char *ev) {
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *q;
+    ASSERT_OK(aw_sql_query(tx,
+                           "SELECT COUNT(*) FROM delivery_events WHERE submission_id = $1"
+                           " AND event = $2",
+                           &q, &err, "tt", id, ev),
+              &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    int64_t n = aw_sql_col_int64(q, 0);
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    return n;
+}
+
+#define S_INC "00000000-0000-4000-8000-000000000001"
+#define S_SUB "00000000-0000-4000-8000-000000000002"
+#define S_ACC "00000000-0000-4000-8000-000000000003"
+#define S_NEW "00000000-0000-4000-8000-000000000004"
+
+STORE_TEST(purge_applies_fitconnect_deadlines) {
+    aw_delivery_config_t cfg;
+    char dest[40];
+    aw_delivery_t *d = service(f, &cfg, dest);
+    int64_t t0 = 1700000000000LL;
+    add_sub(f, dest, S_INC, "incomplete", t0, 0, 0);
+    add_sub(f, dest, S_SUB, "submitted", t0, t0, 0);
+    add_sub(f, dest, S_ACC, "accepted", t0, t0, t0 + DAY);
+    add_sub(f, dest, S_NEW, "submitted", t0 + 10 * DAY, t0 + 10 * DAY, 0);
+    /* an attachment file of the incomplete submission */
+    ASSERT_EQ(aw_test_sh("mkdir -p %s/var/attachments/%s && echo c > %s/var/attachments/%s/x.jwe",
+                         aw_test_tmpdir(), S_INC, aw_test_tmpdir(), S_INC),
+              0);
+    aw_delivery_purge_stats_t st;
+    aw_err_t err;
+    /* day 0.5: nothing is due */
+    ASSERT_OK(aw_delivery_purge(d, t0 + DAY / 2, &st, &err), &err);
+    ASSERT_EQ(st.incomplete_purged + st.auto_rejected + st.content_purged, 0);
+    /* day 1 + 1 ms: the incomplete one is deleted, with its files */
+    ASSERT_OK(aw_delivery_purge(d, t0 + DAY + 1, &st, &err), &err);
+    ASSERT_EQ(st.incomplete_purged, 1);
+    state_is(f, S_INC, "deleted", false);
+    ASSERT_EQ(events(f, S_INC, "delete-submission"), 1);
+    ASSERT_EQ(aw_test_sh("test ! -e %s/var/attachments/%s", aw_test_tmpdir(), S_INC), 0);
+    /* day 8 + 1 ms: the accepted one (decided on day 1) loses its content */
+    ASSERT_OK(aw_delivery_purge(d, t0 + 8 * DAY + 1, &st, &err), &err);
+    ASSERT_EQ(st.content_purged, 1);
+    state_is(f, S_ACC, "deleted", false);
+    state_is(f, S_SUB, "submitted", true);
+    /* day 14 + 1 ms: the unpicked one is rejected by the platform */
+    ASSERT_OK(aw_delivery_purge(d, t0 + 14 * DAY + 1, &st, &err), &err);
+    ASSERT_EQ(st.auto_rejected, 1);
+    state_is(f, S_SUB, "rejected", true);
+    ASSERT_EQ(events(f, S_SUB, "reject-submission"), 1);
+    state_is(f, S_NEW, "submitted", true);
+    /* day 21 + 2 ms: and purged 7 days after that */
+    ASSERT_OK(aw_delivery_purge(d, t0 + 21 * DAY + 2, &st, &err), &err);
+    ASSERT_EQ(st.content_purged, 1);
+    state_is(f, S_SUB, "deleted", false);
+    /* idempotent: running again changes nothing */
+    ASSERT_OK(aw_delivery_purge(d, t0 + 21 * DAY + 3, &st, &err), &err);
+    ASSERT_EQ(st.incomplete_purged + st.auto_rejected + st.content_purged, 0);
+    ASSERT_EQ(events(f, S_SUB, "reject-submission"), 1);
+    /* after 730 days the events go, and with them the deleted rows */
+    ASSERT_OK(aw_delivery_purge(d, t0 + 2000 * DAY, &st, &err), &err);
+    ASSERT_GE(st.events_deleted, 4);
+    ASSERT_EQ(events(f, S_SUB, "reject-submission"), 0);
+    aw_delivery_purge_stats_t tot;
+    aw_delivery_purge_totals(d, &tot);
+    ASSERT_EQ(tot.incomplete_purged, 1);
+    ASSERT_GE(tot.auto_rejected, 2); /* S_NEW too, by day 2000 */
+    aw_delivery_free(d);
+    free((char *)cfg.var_dir);
+    free((char *)cfg.platform_key_file);
+}
+
+STORE_TEST(purge_events_are_signed_by_the_platform) {
+    aw_delivery_config_t cfg;
+    char dest[40];
+    aw_delivery_t *d = service(f, &cfg, dest);
+    int64_t t0 = 1700000000000LL;
+    add_sub(f, dest, S_SUB, "submitted", t0, t0, 0);
+    aw_err_t err;
+    ASSERT_OK(aw_delivery_purge(d, t0 + 15 * DAY, NULL, &err), &err);
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *q;
+    ASSERT_OK(aw_sql_query(tx, "SELECT token FROM delivery_events WHERE submission_id = $1", &q,
+                           &err, "t", S_SUB),
+              &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    char *tok = strdup(aw_sql_col_text(q, 0));
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    char p[700];
+    snprintf(p, sizeof p, "%s/tests/data/jose/b/sig.public.jwk", aw_test_srcdir());
+    aw_jwk_t *k;
+    ASSERT_OK(aw_jwk_load_file(p, &k, &err), &err);
+    aw_set_t set;
+    ASSERT_OK(aw_set_verify(k, tok, strlen(tok), &set, &err), &err);
+    ASSERT_STR(set.event, AW_SET_EV_REJECT);
+    ASSERT_STR(set.submission_id, S_SUB);
+    ASSERT_EQ(set.iat, (t0 + 15 * DAY) / 1000);
+    char *body = json_dumps(set.event_body, 0);
+    ASSERT_CONTAINS(body, "submission-not-picked-up");
+    free(body);
+    aw_set_free(&set);
+    aw_jwk_free(k);
+    free(tok);
+    aw_delivery_free(d);
+    free((char *)cfg.var_dir);
+    free((char *)cfg.platform_key_file);
+}
