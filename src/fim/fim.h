@@ -110,6 +110,13 @@ typedef struct aw_fim_rule {
 
 typedef struct aw_fim_elem aw_fim_elem_t;
 
+/* A slot of a group's key index: the id's first and last 8 bytes and its
+ * length identify ids of 8..16 bytes without touching the string. */
+struct aw_fim_slot {
+    uint64_t a, b, hash;
+    uint32_t n, k; /* k: index into by_id + 1; 0 = empty */
+};
+
 /* An edge of the tree: the cardinality belongs here, not to the element. */
 typedef struct aw_fim_edge {
     aw_fim_elem_t *elem;
@@ -144,7 +151,9 @@ struct aw_fim_elem {
     aw_fim_edge_t *children;
     /* the data-carrying edges sorted by element id (lookup of JSON keys) */
     const aw_fim_edge_t **by_id;
-    uint64_t *by_hash; /* FNV-1a of the ids, parallel to by_id, ascending */
+    uint64_t *by_hash;        /* aw_fim__hash of the ids, parallel to by_id, ascending */
+    struct aw_fim_slot *htab; /* open addressing over by_id, size hmask + 1 */
+    uint32_t hmask;
     size_t nby_id;
     /* rules attached to this element */
     size_t nrules;

@@ -635,6 +635,25 @@ static void build_index(aw_fim_schema_t *s, aw_fim_elem_t *g) {
     if (!g->by_hash) return;
     for (size_t k = 0; k < g->nby_id; k++)
         g->by_hash[k] = aw_fim__hash(g->by_id[k]->elem->id, strlen(g->by_id[k]->elem->id));
+    size_t cap = 4;
+    while (cap < g->nby_id * 2) cap *= 2;
+    g->htab = aw_arena_calloc(&s->arena, cap, sizeof *g->htab);
+    if (!g->htab) return;
+    g->hmask = (uint32_t)(cap - 1);
+    for (size_t k = 0; k < g->nby_id; k++) {
+        size_t i = (size_t)g->by_hash[k] & g->hmask;
+        while (g->htab[i].k) i = (i + 1) & g->hmask;
+        const char *id = g->by_id[k]->elem->id;
+        size_t n = strlen(id);
+        struct aw_fim_slot *sl = &g->htab[i];
+        sl->k = (uint32_t)k + 1;
+        sl->n = (uint32_t)n;
+        sl->hash = g->by_hash[k];
+        if (n >= 8) {
+            memcpy(&sl->a, id, 8);
+            memcpy(&sl->b, id + n - 8, 8);
+        }
+    }
 }
 
 static bool is_ancestor(const aw_fim_elem_t *a, const aw_fim_elem_t *e) {

@@ -126,6 +126,31 @@ typedef struct {
     void *md; /* pcre2 match data, reused */
 } vctx_t;
 
+static size_t path_push_n(vctx_t *v, const char *key, size_t len) {
+    size_t old = v->path.len;
+    size_t n = 0;
+    while (n < len && key[n] != '~' && key[n] != '/') n++;
+    if (n == len) {
+        aw_buf_reserve(&v->path, n + 2);
+        if (v->path.oom) return old;
+        v->path.data[v->path.len++] = '/';
+        memcpy(v->path.data + v->path.len, key, n);
+        v->path.len += n;
+        v->path.data[v->path.len] = 0;
+        return old;
+    }
+    aw_buf_putc(&v->path, '/');
+    for (size_t i = 0; i < len; i++) {
+        if (key[i] == '~')
+            aw_buf_puts(&v->path, "~0");
+        else if (key[i] == '/')
+            aw_buf_puts(&v->path, "~1");
+        else
+            aw_buf_putc(&v->path, key[i]);
+    }
+    return old;
+}
+
 static size_t path_push(vctx_t *v, const char *key) {
     size_t old = v->path.len;
     size_t n = 0;
@@ -470,20 +495,20 @@ static void validate_value(vctx_t *v, const aw_fim_elem_t *e, json_t *val) {
 }
 
 static const aw_fim_edge_t *find_edge_n(const aw_fim_elem_t *g, const char *key, size_t n) {
-    uint64_t h = aw_fim__hash(key, n);
-    size_t lo = 0, hi = g->nby_id;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (g->by_hash[mid] < h)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (!g->htab) return NULL;
+    uint64_t h = aw_fim__hash(key, n), a = 0, b = 0;
+    bool quick = n >= 8 && n <= 16;
+    if (quick) {
+        memcpy(&a, key, 8);
+        memcpy(&b, key + n - 8, 8);
     }
-    for (; lo < g->nby_id && g->by_hash[lo] == h; lo++) {
-        const char *id = g->by_id[lo]->elem->id;
-        if (strncmp(id, key, n) == 0 && id[n] == 0) return g->by_id[lo];
+    for (uint32_t i = (uint32_t)h & g->hmask;; i = (i + 1) & g->hmask) {
+        const struct aw_fim_slot *sl = &g->htab[i];
+        if (!sl->k) return NULL;
+        if (sl->hash != h || sl->n != n) continue;
+        if (quick ? (sl->a == a && sl->b == b) : memcmp(g->by_id[sl->k - 1]->elem->id, key, n) == 0)
+            return g->by_id[sl->k - 1];
     }
-    return NULL;
 }
 
 static const aw_fim_edge_t *find_edge(const aw_fim_elem_t *g, const char *key) {
@@ -595,8 +620,19 @@ typedef struct {
     vctx_t *v;
     const char *p, *end;
     int depth;
-    aw_buf_t str; /* decoded string */
+    aw_buf_t str;  /* decoded string when it had escapes */
+    const char *s; /* the string just read: into the input, or str.data */
+    size_t slen;
+    bool escaped;
 } sctx_t;
+
+/* bytes that end the plain-ASCII run inside a string */
+static const uint8_t SPECIAL[256] = {
+    [0 ... 0x1F] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x80 ... 0xFF] = 1,
+};
 
 #define BAIL 1
 
@@ -623,29 +659,34 @@ static int hexval(const char *p, unsigned *out) {
     return 0;
 }
 
-/* Reads a string at c->p ('"'); its decoded form is in c->str (NUL-terminated). */
+/* Reads a string at c->p ('"') into c->s/c->slen: a slice of the input when
+ * it has no escapes (not NUL-terminated), else the decoded copy in c->str. */
 static int sstring(sctx_t *c) {
     c->p++;
     c->str.len = 0;
+    c->escaped = false;
     const char *start = c->p;
     for (;;) {
         /* the common case: plain ASCII */
         const char *q = c->p;
-        while (q < c->end) {
-            unsigned char a = (unsigned char)*q;
-            if (a < 0x20 || a >= 0x80 || a == '"' || a == '\\') break;
-            q++;
-        }
+        while (q < c->end && !SPECIAL[(uint8_t)*q]) q++;
         c->p = q;
         if (c->p >= c->end) return BAIL;
         unsigned char ch = (unsigned char)*c->p;
         if (ch == '"') {
+            if (!c->escaped) {
+                c->s = start;
+                c->slen = (size_t)(c->p - start);
+                c->p++;
+                return 0;
+            }
             aw_buf_append(&c->str, start, (size_t)(c->p - start));
             c->p++;
             break;
         }
         if (ch < 0x20) return BAIL;
         if (ch == '\\') {
+            c->escaped = true;
             aw_buf_append(&c->str, start, (size_t)(c->p - start));
             if (c->p + 1 >= c->end) return BAIL;
             char e = c->p[1];
@@ -727,6 +768,22 @@ static int sstring(sctx_t *c) {
     if (!aw_buf_ok(&c->str)) return BAIL;
     if (!c->str.data) aw_buf_puts(&c->str, "");
     c->str.data[c->str.len] = 0;
+    c->s = c->str.data;
+    c->slen = c->str.len;
+    return 0;
+}
+
+/* Makes c->s NUL-terminated (copies a slice of the input into c->str). */
+static int snul(sctx_t *c) {
+    if (c->s == c->str.data) return 0;
+    c->str.len = 0;
+    aw_buf_append(&c->str, c->s, c->slen);
+    if (!aw_buf_ok(&c->str) || !c->str.data) {
+        if (aw_buf_ok(&c->str) && c->slen == 0) aw_buf_puts(&c->str, "");
+        if (!c->str.data) return BAIL;
+    }
+    c->str.data[c->str.len] = 0;
+    c->s = c->str.data;
     return 0;
 }
 
@@ -847,9 +904,14 @@ static int svalue(sctx_t *c, const aw_fim_elem_t *e) {
     switch (ch) {
     case '"':
         if (sstring(c)) return BAIL;
+        /* codes and dates are compared as C strings; text needs no copy */
+        if ((e->codelist || e->datatype == AW_FIM_DT_DATE || e->datatype == AW_FIM_DT_TIME ||
+             e->datatype == AW_FIM_DT_DATETIME) &&
+            snul(c))
+            return BAIL;
         sc.kind = SC_STR;
-        sc.s = c->str.data;
-        sc.len = c->str.len;
+        sc.s = c->s;
+        sc.len = c->slen;
         break;
     case 't':
     case 'f':
@@ -949,8 +1011,8 @@ static int sgroup(sctx_t *c, const aw_fim_elem_t *g) {
     else
         for (;;) {
             if (c->p >= c->end || *c->p != '"' || sstring(c)) return BAIL;
-            const aw_fim_edge_t *edge = find_edge_n(g, c->str.data, c->str.len);
-            size_t old = path_push(v, c->str.data);
+            const aw_fim_edge_t *edge = find_edge_n(g, c->s, c->slen);
+            size_t old = path_push_n(v, c->s, c->slen);
             ws(c);
             if (c->p >= c->end || *c->p != ':') return BAIL;
             c->p++;
@@ -964,7 +1026,7 @@ static int sgroup(sctx_t *c, const aw_fim_elem_t *g) {
             } else {
                 if (++unknown > 1) return BAIL; /* possible duplicates: jansson judges */
                 char de[160], en[160], kd[128];
-                snprintf(kd, sizeof kd, "%.80s", c->str.data);
+                snprintf(kd, sizeof kd, "%.*s", (int)(c->slen > 80 ? 80 : c->slen), c->s);
                 snprintf(de, sizeof de, "Unbekanntes Feld \u201e%s\u201c.", kd);
                 snprintf(en, sizeof en, "Unknown field '%s'.", kd);
                 aw_fim__error_add(v->errs, v->path.data, NULL, "unknown", de, en, NULL);
