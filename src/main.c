@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "catalog/cli.h"
 #include "delivery/delivery.h"
 #include "fim/fim.h"
 #include "jose/cli.h"
@@ -30,6 +31,7 @@ static const command_t COMMANDS[] = {
     {"version", cmd_version, "print the version"},
     {"schema", aw_fim_cli_schema, "read, check, show, export and validate FIM schemas"},
     {"keys", aw_jose_cli_keys, "create encryption and signature keys (JWK)"},
+    {"import", aw_catalog_cli_import, "import catalogue data (areas, services, XZuFi, ...)"},
     {"destination", aw_delivery_cli_destination, "add, list and (de)activate destinations"},
     {"client", aw_delivery_cli_client, "create OAuth clients (senders, subscribers)"},
     {"inbox", aw_delivery_cli_inbox, "receive, decrypt and accept submissions (authority)"},

@@ -39,7 +39,10 @@ typedef enum {
     OPT_MAX_ATTACHMENTS,
     OPT_MAX_SUBMISSION,
     OPT_DEADLINES,
-    OPT_CALLBACK_LOOPBACK
+    OPT_CALLBACK_LOOPBACK,
+    OPT_ROUTING_RATE,
+    OPT_ASSIST_URL,
+    OPT_ASSIST_MODEL
 } opt_id_t;
 
 typedef struct {
@@ -97,6 +100,12 @@ static const opt_t OPTS[] = {
      "(default 86400,1209600,604800,63072000)"},
     {OPT_CALLBACK_LOOPBACK, "callback-allow-loopback", "AMTSWEG_CALLBACK_ALLOW_LOOPBACK", "0|1",
      "allow http:// callbacks to loopback addresses (tests only; default 0)"},
+    {OPT_ROUTING_RATE, "routing-rate-limit", "AMTSWEG_ROUTING_RATE_LIMIT", "N",
+     "routing API requests per minute and client (default 600, 0 = off)"},
+    {OPT_ASSIST_URL, "assist-url", "AMTSWEG_ASSIST_URL", "URL",
+     "OpenAI-compatible base URL for AI-assisted search (default off)"},
+    {OPT_ASSIST_MODEL, "assist-model", "AMTSWEG_ASSIST_MODEL", "NAME",
+     "model name for AI-assisted search"},
 };
 #define NOPTS (sizeof OPTS / sizeof *OPTS)
 
@@ -166,6 +175,16 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
     case OPT_PUBLIC_URL:
         c->public_url = v;
         return 0;
+    case OPT_ASSIST_URL:
+        c->assist_url = v;
+        return 0;
+    case OPT_ASSIST_MODEL:
+        c->assist_model = v;
+        return 0;
+    case OPT_ROUTING_RATE:
+        rc = parse_uint(name, v, 1000000, &x, err);
+        c->routing_rate_limit = (unsigned)x;
+        break;
     case OPT_VAR_DIR:
         c->delivery.var_dir = v;
         return 0;
@@ -248,6 +267,7 @@ int aw_app_config_init(aw_app_config_t *c, aw_err_t *err) {
     c->db = "var/amtsweg.db";
     c->data_dir = "data";
     c->log_level = "info";
+    c->routing_rate_limit = 600;
     for (size_t i = 0; i < NOPTS; i++) {
         const char *v = getenv(OPTS[i].env);
         if (v && *v) {

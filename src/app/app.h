@@ -27,6 +27,10 @@ typedef struct aw_app_config {
     const char *admin_token_file;  /* or AMTSWEG_ADMIN_TOKEN in the environment */
     const char *public_url;        /* external base URL, e.g. https://amtsweg.example */
     aw_delivery_config_t delivery; /* FIT-Connect delivery (src/delivery) */
+    /* catalogue (src/catalog) */
+    unsigned routing_rate_limit; /* routing API requests per minute and client; 0: off */
+    const char *assist_url;      /* optional OpenAI-compatible endpoint for the finder */
+    const char *assist_model;
 } aw_app_config_t;
 
 /* What modules get when they register: the shared resources of a running

@@ -75,13 +75,24 @@ static int grow(aw_strmap_t *m) {
     return 0;
 }
 
+uint64_t aw_strmap_hash(const char *key, size_t len) {
+    return hash_bytes(key, len);
+}
+
+void aw_strmap_prefetch(const aw_strmap_t *m, uint64_t h) {
+    if (m->cap) __builtin_prefetch(&m->slots[(size_t)h & (m->cap - 1)], 1);
+}
+
 uint32_t *aw_strmap_put(aw_strmap_t *m, const char *key, size_t len) {
+    return aw_strmap_put_h(m, key, len, hash_bytes(key, len));
+}
+
+uint32_t *aw_strmap_put_h(aw_strmap_t *m, const char *key, size_t len, uint64_t h) {
     if (m->oom) return NULL;
     if ((m->count + 1) * 2 > m->cap && grow(m) != 0) {
         m->oom = 1;
         return NULL;
     }
-    uint64_t h = hash_bytes(key, len);
     struct aw_strmap_slot *s = find_slot_h(m, key, len, h);
     if (s->off) return &s->val;
     s->hash = (uint32_t)(h >> 32);
@@ -112,8 +123,12 @@ uint32_t *aw_strmap_put(aw_strmap_t *m, const char *key, size_t len) {
 }
 
 const uint32_t *aw_strmap_get(const aw_strmap_t *m, const char *key, size_t len) {
+    return aw_strmap_get_h(m, key, len, hash_bytes(key, len));
+}
+
+const uint32_t *aw_strmap_get_h(const aw_strmap_t *m, const char *key, size_t len, uint64_t h) {
     if (!m->cap) return NULL;
-    struct aw_strmap_slot *s = find_slot(m, key, len);
+    struct aw_strmap_slot *s = find_slot_h(m, key, len, h);
     return s->off ? &s->val : NULL;
 }
 
@@ -130,27 +145,30 @@ void aw_lex_free(aw_lex_t *lx) {
     lx->bloom = NULL;
 }
 
-static uint64_t bloom_hash(const char *w, size_t len) {
-    uint64_t h = 0x9E3779B97F4A7C15ULL;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)w[i]) * 0x100000001B3ULL;
-    return (h ^ (h >> 33)) & (BLOOM_BITS - 1);
+/* The Bloom bit comes from hash bits the slot index does not use. */
+static uint64_t bloom_bit(uint64_t h) {
+    return (h >> 36) & (BLOOM_BITS - 1);
 }
 
-int aw_lex_add(aw_lex_t *lx, const char *w, size_t len, uint32_t flags) {
+static int lex_add_h(aw_lex_t *lx, const char *w, size_t len, uint32_t flags, uint64_t h) {
     if (!lx->bloom && !(lx->bloom = calloc(BLOOM_BITS / 64, sizeof(uint64_t)))) return AW_ENOMEM;
-    uint32_t *v = aw_strmap_put(&lx->map, w, len);
+    uint32_t *v = aw_strmap_put_h(&lx->map, w, len, h);
     if (!v) return AW_ENOMEM;
     *v |= flags;
-    uint64_t b = bloom_hash(w, len);
+    uint64_t b = bloom_bit(h);
     lx->bloom[b >> 6] |= 1ULL << (b & 63);
     return 0;
 }
 
+int aw_lex_add(aw_lex_t *lx, const char *w, size_t len, uint32_t flags) {
+    return lex_add_h(lx, w, len, flags, hash_bytes(w, len));
+}
+
 uint32_t aw_lex_flags(const aw_lex_t *lx, const char *w, size_t len) {
     if (!lx->bloom) return 0;
-    uint64_t b = bloom_hash(w, len);
+    uint64_t h = hash_bytes(w, len), b = bloom_bit(h);
     if (!(lx->bloom[b >> 6] & (1ULL << (b & 63)))) return 0;
-    const uint32_t *v = aw_strmap_get(&lx->map, w, len);
+    const uint32_t *v = aw_strmap_get_h(&lx->map, w, len, h);
     return v ? *v : 0;
 }
 
@@ -201,44 +219,89 @@ int aw_lex_load_wordlist(aw_lex_t *lx, const char *path, aw_err_t *err) {
         free(data);
         return aw_err_set(err, AW_ENOMEM, "word list %s: out of memory", path);
     }
-    char w[AW_TOK_WORD_MAX + 1];
-    size_t count = 0;
+    if (!lx->bloom && !(lx->bloom = calloc(BLOOM_BITS / 64, sizeof(uint64_t)))) {
+        free(data);
+        return aw_err_set(err, AW_ENOMEM, "word list %s: out of memory", path);
+    }
+    /* Inserts trail parsing by RING words whose slots were prefetched when
+     * they were parsed: the table is megabytes, and waiting for each
+     * random slot was most of the load time. */
+    enum { RING = 16 };
+    struct pending {
+        char w[AW_TOK_WORD_MAX + 1];
+        size_t len;
+        uint32_t flags;
+        uint64_t h;
+    } ring[RING];
+    size_t head = 0, queued = 0, count = 0;
+    int rc = 0;
     char *p = data, *end = data + len;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char *line = p;
-        p += n + 1;
-        if (n && line[n - 1] == '\r') n--;
-        if (n == 0 || n > AW_TOK_WORD_MAX) continue;
-        /* Fast path for plain ASCII letters, else the full folding. */
-        size_t wl = 0;
-        for (; wl < n; wl++) {
-            char c = line[wl];
-            if (c >= 'a' && c <= 'z')
-                w[wl] = c;
-            else if (c >= 'A' && c <= 'Z')
-                w[wl] = (char)(c + 32);
+    for (;;) {
+        int more = p < end;
+        struct pending add[2];
+        size_t n_add = 0;
+        if (more) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            char *line = p;
+            p += n + 1;
+            if (n && line[n - 1] == '\r') n--;
+            if (n == 0 || n > AW_TOK_WORD_MAX) continue;
+            char *w = add[0].w;
+            /* Fast path for plain ASCII letters, else the full folding. */
+            size_t wl = 0;
+            for (; wl < n; wl++) {
+                char c = line[wl];
+                if (c >= 'a' && c <= 'z')
+                    w[wl] = c;
+                else if (c >= 'A' && c <= 'Z')
+                    w[wl] = (char)(c + 32);
+                else
+                    break;
+            }
+            if (wl == n)
+                w[wl] = 0;
             else
-                break;
+                wl = aw_tok_fold_word(line, n, w);
+            if (wl < 3) continue;
+            unsigned char c0 = (unsigned char)line[0], c1 = n > 1 ? (unsigned char)line[1] : 0;
+            int upper = (c0 >= 'A' && c0 <= 'Z') || (c0 == 0xC3 && c1 >= 0x80 && c1 <= 0x9E);
+            add[0].len = wl;
+            add[0].flags = AW_LEX_WORD | (upper ? AW_LEX_NOUN : 0);
+            n_add = 1;
+            count++;
+            /* Lower-case infinitives give compound-initial verb stems:
+             * "wohnen" → "wohn" (Wohnsitz), "sperren" → "sperr" (Sperrmüll). */
+            if (c0 >= 'a' && c0 <= 'z' && wl >= 6 && w[wl - 2] == 'e' && w[wl - 1] == 'n' &&
+                w[wl - 3] != 'e') {
+                memcpy(add[1].w, w, wl - 2);
+                add[1].w[wl - 2] = 0;
+                add[1].len = wl - 2;
+                add[1].flags = AW_LEX_MOD;
+                n_add = 2;
+            }
         }
-        if (wl == n)
-            w[wl] = 0;
-        else
-            wl = aw_tok_fold_word(line, n, w);
-        if (wl < 3) continue;
-        unsigned char c0 = (unsigned char)line[0], c1 = n > 1 ? (unsigned char)line[1] : 0;
-        int upper = (c0 >= 'A' && c0 <= 'Z') || (c0 == 0xC3 && c1 >= 0x80 && c1 <= 0x9E);
-        if (aw_lex_add(lx, w, wl, AW_LEX_WORD | (upper ? AW_LEX_NOUN : 0)) != 0) {
-            free(data);
-            return aw_err_set(err, AW_ENOMEM, "word list %s: out of memory", path);
+        for (size_t k = 0; k < n_add || (!more && queued > 0 && k == 0); k++) {
+            if (queued == RING || (!more && queued > 0)) {
+                struct pending *o = &ring[(head + RING - queued) % RING];
+                if (!rc) rc = lex_add_h(lx, o->w, o->len, o->flags, o->h);
+                queued--;
+            }
+            if (k < n_add) {
+                struct pending *q = &ring[head];
+                *q = add[k];
+                q->h = hash_bytes(q->w, q->len);
+                aw_strmap_prefetch(&lx->map, q->h);
+                if (lx->bloom) __builtin_prefetch(&lx->bloom[bloom_bit(q->h) >> 6], 1);
+                head = (head + 1) % RING;
+                queued++;
+            }
         }
-        count++;
-        /* Lower-case infinitives give compound-initial verb stems:
-         * "wohnen" → "wohn" (Wohnsitz), "sperren" → "sperr" (Sperrmüll). */
-        if (c0 >= 'a' && c0 <= 'z' && wl >= 6 && w[wl - 2] == 'e' && w[wl - 1] == 'n' &&
-            w[wl - 3] != 'e')
-            aw_lex_add(lx, w, wl - 2, AW_LEX_MOD);
+        if (!more && queued == 0) break;
+    }
+    if (rc) {
+        free(data);
+        return aw_err_set(err, AW_ENOMEM, "word list %s: out of memory", path);
     }
     free(data);
     lx->wordlist_words = count;

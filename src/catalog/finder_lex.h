@@ -36,6 +36,12 @@ void aw_strmap_free(aw_strmap_t *m);
 /* Returns a pointer to the value of key (inserted with value 0 when new),
  * NULL on allocation failure. The pointer is valid until the next insert. */
 uint32_t *aw_strmap_put(aw_strmap_t *m, const char *key, size_t len);
+/* The same with a hash from aw_strmap_hash (computed once, e.g. to
+ * prefetch the slot with aw_strmap_prefetch before using it). */
+uint64_t aw_strmap_hash(const char *key, size_t len);
+void aw_strmap_prefetch(const aw_strmap_t *m, uint64_t h);
+uint32_t *aw_strmap_put_h(aw_strmap_t *m, const char *key, size_t len, uint64_t h);
+const uint32_t *aw_strmap_get_h(const aw_strmap_t *m, const char *key, size_t len, uint64_t h);
 /* Makes room for count more keys without rehashing. */
 int aw_strmap_reserve(aw_strmap_t *m, size_t count);
 /* Returns a pointer to the value or NULL when key is absent. */

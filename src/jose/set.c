@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/b64.h"
@@ -149,7 +150,11 @@ int aw_set_verify(const aw_jwk_t *key, const char *token, size_t len, aw_set_t *
     json_t *typ = json_object_get(v.header, "typ");
     json_t *kid = json_object_get(v.header, "kid");
     json_t *p = NULL;
-    if (!json_is_string(typ) || strcmp(json_string_value(typ), AW_SET_TYP) != 0) {
+    /* RFC 7515 §4.1.9: "application/" may be omitted and media types
+     * compare case-insensitively, so both spellings are the same type. */
+    const char *ts = json_string_value(typ);
+    if (ts && strncasecmp(ts, "application/", 12) == 0) ts += 12;
+    if (!ts || strcasecmp(ts, AW_SET_TYP) != 0) {
         rc = aw_err_set(err, AW_EINVAL, "set: header typ must be \"" AW_SET_TYP "\"");
         goto fail;
     }

@@ -76,8 +76,9 @@ typedef struct aw_set {
     char sub_buf[48], txn_buf[48];
 } aw_set_t;
 
-/* Verifies header (typ secevent+jwt, alg PS512, kid present), signature,
- * and structure: $schema (when present) a FIT-Connect set-payload URI,
+/* Verifies header (typ secevent+jwt — "application/secevent+jwt" and any
+ * letter case are the same type, RFC 7515 §4.1.9 — alg PS512, kid present),
+ * signature, and structure: $schema (when present) a FIT-Connect set-payload URI,
  * jti a UUID, iss a non-empty string, iat a non-negative integer, sub
  * "submission:<uuid>", txn "case:<uuid>", events an object with exactly
  * one member whose value is an object, authenticationTags (when present)

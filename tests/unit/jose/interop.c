@@ -71,6 +71,11 @@ TEST_T(our_jwe_decrypts_in_node, 60) {
     aw_jwk_free(pub);
 }
 
+static int sink_buf(void *ctx, const unsigned char *p, size_t n) {
+    aw_buf_append(ctx, p, n);
+    return 0;
+}
+
 TEST_T(node_jwe_decrypts_here, 60) {
     need_node();
     size_t n;
@@ -88,6 +93,19 @@ TEST_T(node_jwe_decrypts_here, 60) {
     ASSERT_STR(o.info.cty, "application/json");
     ASSERT_STR(o.info.tag, strrchr(tok, '.') + 1);
     aw_jwe_opened_free(&o);
+    /* The streaming path agrees. */
+    aw_buf_t streamed = AW_BUF_INIT;
+    aw_jwe_stream_t *s;
+    ASSERT_EQ(aw_jwe_stream_new(priv, 0, 0, sink_buf, &streamed, &s, &err), 0);
+    for (size_t off = 0; off < tn; off += 1000)
+        ASSERT_EQ(aw_jwe_stream_feed(s, tok + off, tn - off < 1000 ? tn - off : 1000, &err), 0);
+    aw_jwe_info_t info;
+    ASSERT_MSG(aw_jwe_stream_finish(s, &info, &err) == 0, "%s", err.msg);
+    ASSERT_EQ(streamed.len, n);
+    ASSERT_MEM(streamed.data, data, n);
+    aw_jwe_info_free(&info);
+    aw_jwe_stream_free(s);
+    aw_buf_free(&streamed);
     ASSERT_EQ(aw_jwe_open(other, tok, tn, 0, &o, &err), AW_ECRYPTO);
     free(tok), free(data);
     aw_jwk_free(priv), aw_jwk_free(other);

@@ -113,7 +113,13 @@ TEST(verify_checks_structure) {
     aw_set_free(&s);
     aw_buf_free(&out);
 
+    ASSERT_EQ(aw_jws_sign(k, "application/SecEvent+JWT", good, strlen(good), &out, &err), 0);
+    ASSERT_MSG(aw_set_verify(k, out.data, out.len, &s, &err) == 0, "%s", err.msg);
+    aw_set_free(&s);
+    aw_buf_free(&out);
     expect_verify_fails(k, "JWT", good, "typ must be \"secevent+jwt\"");
+    expect_verify_fails(k, "application/jwt", good, "typ");
+    expect_verify_fails(k, "application/", good, "typ");
     expect_verify_fails(k, NULL, good, "typ");
     expect_verify_fails(k, AW_SET_TYP, "[]", "must be a JSON object");
     expect_verify_fails(k, AW_SET_TYP, "{\"jti\":1", "not valid JSON");

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +63,53 @@ static void stop_at_exit(void) {
     if (g_atexit_h) aw_pg_harness_stop(g_atexit_h);
 }
 
+/* initdb costs about a second of CPU; one run of the test binary does it
+ * once into a template next to the per-test directories (under a lock, so
+ * parallel tests wait for the first) and each test copies the template. */
+static int init_data_dir(aw_pg_harness_t *h, const char *dir) {
+    char runroot[512];
+    snprintf(runroot, sizeof runroot, "%s", dir);
+    char *slash = strrchr(runroot, '/');
+    if (slash && slash != runroot) *slash = '\0';
+    char tmpl[600], lockpath[620];
+    snprintf(tmpl, sizeof tmpl, "%s/pg-template", runroot);
+    snprintf(lockpath, sizeof lockpath, "%s/pg-template.lock", runroot);
+    int lock = open(lockpath, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+        perror("pg_harness: template lock");
+        if (lock >= 0) close(lock);
+        return -1;
+    }
+    struct stat sb;
+    int rc = 0;
+    char done[640];
+    snprintf(done, sizeof done, "%s/complete", tmpl);
+    if (stat(done, &sb) != 0) {
+        aw_test_sh("rm -rf '%s'", tmpl);
+        if (mkdir(tmpl, 0700) != 0) rc = -1;
+        if (!rc && h->as_postgres) {
+            struct passwd *pw = getpwnam("postgres");
+            if (!pw || chown(tmpl, pw->pw_uid, pw->pw_gid) != 0) rc = -1;
+        }
+        if (!rc && run_pg(h,
+                          "%s/initdb -D %s/data -A trust -U postgres -N --no-locale -E UTF8 "
+                          ">%s/initdb.log 2>&1",
+                          h->bindir, tmpl, tmpl) != 0) {
+            fprintf(stderr, "pg_harness: initdb failed, see %s/initdb.log\n", tmpl);
+            aw_test_sh("cat %s/initdb.log >&2", tmpl);
+            rc = -1;
+        }
+        if (!rc && aw_test_sh("touch '%s'", done) != 0) rc = -1;
+    }
+    if (!rc && run_pg(h, "cp -a %s/data %s/data", tmpl, h->root) != 0) {
+        fprintf(stderr, "pg_harness: copying the template cluster failed\n");
+        rc = -1;
+    }
+    flock(lock, LOCK_UN);
+    close(lock);
+    return rc;
+}
+
 int aw_pg_harness_start(aw_pg_harness_t *h, const char *dir) {
     memset(h, 0, sizeof *h);
     if (!find_bindir(h->bindir, sizeof h->bindir)) {
@@ -93,14 +142,7 @@ int aw_pg_harness_start(aw_pg_harness_t *h, const char *dir) {
         }
     }
     h->port = 20000 + (int)(getpid() % 20000);
-    if (run_pg(h,
-               "%s/initdb -D %s/data -A trust -U postgres -N --no-locale -E UTF8 "
-               ">%s/initdb.log 2>&1",
-               h->bindir, h->root, h->root) != 0) {
-        fprintf(stderr, "pg_harness: initdb failed, see %s/initdb.log\n", h->root);
-        aw_test_sh("cat %s/initdb.log >&2", h->root);
-        return -1;
-    }
+    if (init_data_dir(h, dir) != 0) return -1;
     if (run_pg(h,
                "%s/pg_ctl -D %s/data -w -t 60 -l %s/server.log -o \"-p %d -k %s "
                "-c listen_addresses='' -c fsync=off -c max_connections=60\" start >/dev/null",

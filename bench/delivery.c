@@ -1,0 +1,374 @@
+/* bench/delivery — complete submissions per second over HTTP against the
+ * real release server (announce + submit of a ~3 KB sealed data set,
+ * keep-alive, concurrency 1, 16 and 64), p50/p99 latency of a complete
+ * submission and the server's peak RSS, next to the signing bound measured
+ * in process: cores × PS512 signatures/s (one thread) ÷ SETs the platform
+ * signs per complete submission (create-submission + submit-submission = 2).
+ * Prints figures only. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/time.h"
+#include "jose/jwe.h"
+#include "jose/jwk.h"
+#include "jose/jws.h"
+
+#define SETS_PER_SUBMISSION 2
+#define RUN_US              4000000
+#define ADMIN               "bench-admin-token-0123456789"
+
+static const char *src_root(void) {
+    const char *r = getenv("AMTSWEG_SRC");
+    return r ? r : ".";
+}
+
+static aw_jwk_t *load(const char *set, const char *name) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/jose/%s/%s.jwk", src_root(), set, name);
+    aw_err_t err;
+    aw_jwk_t *k;
+    if (aw_jwk_load_file(path, &k, &err)) {
+        fprintf(stderr, "bench/delivery: %s\n", err.msg);
+        exit(1);
+    }
+    return k;
+}
+
+/* ---- a minimal keep-alive HTTP/1.1 client ---------------------------------- */
+
+static int port;
+
+static int conn_open(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* Sends a request and reads the response; returns the status (or -1) and
+ * the body in out (reset first). */
+static int http(int fd, const char *method, const char *path, const char *hdrs, const char *body,
+                size_t len, aw_buf_t *out) {
+    aw_buf_t req = AW_BUF_INIT;
+    aw_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: bench\r\n%sContent-Length: %zu\r\n\r\n", method,
+                  path, hdrs ? hdrs : "", body ? len : 0);
+    if (body) aw_buf_append(&req, body, len);
+    size_t off = 0;
+    while (off < req.len) {
+        ssize_t w = write(fd, req.data + off, req.len - off);
+        if (w <= 0) {
+            aw_buf_free(&req);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    aw_buf_free(&req);
+    char buf[65536];
+    size_t n = 0;
+    aw_buf_reset(out);
+    for (;;) {
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if (r <= 0) return -1;
+        n += (size_t)r;
+        buf[n] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end) continue;
+        const char *cl = strcasestr(buf, "\r\nContent-Length:");
+        size_t clen = cl ? strtoul(cl + 17, NULL, 10) : 0;
+        size_t hl = (size_t)(end + 4 - buf);
+        while (n < hl + clen) {
+            r = read(fd, buf + n, sizeof buf - 1 - n);
+            if (r <= 0) return -1;
+            n += (size_t)r;
+        }
+        aw_buf_append(out, end + 4, clen);
+        aw_buf_putc(out, 0);
+        return atoi(buf + 9);
+    }
+}
+
+static char *json_field(const char *body, const char *name) {
+    json_t *j = json_loads(body, 0, NULL);
+    const char *v = json_string_value(json_object_get(j, name));
+    char *s = v ? strdup(v) : NULL;
+    json_decref(j);
+    return s;
+}
+
+/* ---- the load ---------------------------------------------------------------- */
+
+static char *dest, *token, *submit_body;
+static size_t submit_len;
+
+static int64_t phase_us[2], phase_n;
+
+typedef struct {
+    int64_t *lat;
+    size_t n, cap;
+    int errors;
+    int64_t deadline;
+    bool single;
+} worker_t;
+
+static void *run(void *arg) {
+    worker_t *w = arg;
+    int fd = conn_open();
+    aw_buf_t out = AW_BUF_INIT;
+    char hdr[300], ann[400];
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n",
+             token);
+    int an = snprintf(ann, sizeof ann,
+                      "{\"destinationId\":\"%s\",\"announcedAttachments\":[],\"serviceType\":"
+                      "{\"name\":\"Hund anmelden\",\"identifier\":"
+                      "\"urn:de:fim:leika:leistung:99123456789012\"}}",
+                      dest);
+    while (fd >= 0 && aw_time_mono_us() < w->deadline) {
+        int64_t t0 = aw_time_mono_us();
+        int st = http(fd, "POST", "/v1/submissions", hdr, ann, (size_t)an, &out);
+        int64_t t1 = aw_time_mono_us();
+        char *sid = st == 201 ? json_field(out.data, "submissionId") : NULL;
+        if (sid) {
+            char path[100];
+            snprintf(path, sizeof path, "/v1/submissions/%s", sid);
+            st = http(fd, "PUT", path, hdr, submit_body, submit_len, &out);
+            free(sid);
+        }
+        if (st != 202) {
+            w->errors++;
+            if (st < 0) {
+                close(fd);
+                fd = conn_open();
+            }
+            continue;
+        }
+        if (w->n == w->cap) {
+            w->cap = w->cap ? w->cap * 2 : 1024;
+            w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
+        }
+        w->lat[w->n++] = aw_time_mono_us() - t0;
+        if (w->single) {
+            phase_us[0] += t1 - t0;
+            phase_us[1] += aw_time_mono_us() - t1;
+            phase_n++;
+        }
+    }
+    if (fd >= 0) close(fd);
+    aw_buf_free(&out);
+    return NULL;
+}
+
+static int cmp64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static long rss_peak_kb(pid_t pid) {
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(p, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb;
+}
+
+static void measure(int conc) {
+    pthread_t th[64];
+    worker_t ws[64];
+    memset(ws, 0, sizeof ws);
+    int64_t start = aw_time_mono_us();
+    for (int i = 0; i < conc; i++) {
+        ws[i].deadline = start + RUN_US;
+        ws[i].single = conc == 1;
+        pthread_create(&th[i], NULL, run, &ws[i]);
+    }
+    size_t total = 0;
+    int errors = 0;
+    for (int i = 0; i < conc; i++) {
+        pthread_join(th[i], NULL);
+        total += ws[i].n;
+        errors += ws[i].errors;
+    }
+    double secs = (double)(aw_time_mono_us() - start) / 1e6;
+    int64_t *all = malloc((total + 1) * sizeof *all);
+    size_t k = 0;
+    for (int i = 0; i < conc; i++) {
+        memcpy(all + k, ws[i].lat, ws[i].n * sizeof *all);
+        k += ws[i].n;
+        free(ws[i].lat);
+    }
+    qsort(all, total, sizeof *all, cmp64);
+    double p50 = total ? (double)all[total / 2] / 1000 : 0;
+    double p99 = total ? (double)all[(total * 99) / 100] / 1000 : 0;
+    printf("concurrency %2d: %7.1f complete submissions/s  p50 %6.1f ms  p99 %6.1f ms  (%zu ok, "
+           "%d errors)\n",
+           conc, (double)total / secs, p50, p99, total, errors);
+    if (conc == 1 && phase_n)
+        printf("               mean announce %.1f ms, mean submit %.1f ms\n",
+               (double)phase_us[0] / (double)phase_n / 1000,
+               (double)phase_us[1] / (double)phase_n / 1000);
+    fflush(stdout);
+    free(all);
+}
+
+static double sign_rate(aw_jwk_t *k) {
+    aw_buf_t b = AW_BUF_INIT;
+    int64_t t0 = aw_time_mono_us();
+    int n = 0;
+    while (aw_time_mono_us() - t0 < 2000000) {
+        aw_buf_reset(&b);
+        aw_jws_sign(k, "secevent+jwt", "{\"x\":1}", 7, &b, NULL);
+        n++;
+    }
+    aw_buf_free(&b);
+    return n / ((double)(aw_time_mono_us() - t0) / 1e6);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    const char *bin = getenv("AMTSWEG_BIN");
+    if (!bin) {
+        fprintf(stderr, "bench/delivery: AMTSWEG_BIN not set (run through make bench)\n");
+        return 1;
+    }
+    aw_jwk_t *psig = load("b", "sig.private"), *enc = load("a", "enc.public");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double rate = sign_rate(psig);
+    double bound = (double)cores * rate / SETS_PER_SUBMISSION;
+    printf("PS512 sign, RSA-4096, 1 thread        %8.1f /s\n", rate);
+    printf("bound: %ld cores x %.1f / %d SETs = %.0f complete submissions/s\n", cores, rate,
+           SETS_PER_SUBMISSION, bound);
+
+    /* the server, on a temporary database with the TEST-ONLY platform key */
+    char dir[] = "/tmp/amtsweg-bench-XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    char db[300], var[300], pk[300], cmd[1200];
+    snprintf(db, sizeof db, "%s/db", dir);
+    snprintf(var, sizeof var, "%s/var", dir);
+    snprintf(pk, sizeof pk, "%s/pk.jwk", dir);
+    snprintf(cmd, sizeof cmd, "cp %s/tests/data/jose/b/sig.private.jwk %s && chmod 600 %s",
+             src_root(), pk, pk);
+    if (system(cmd) != 0) return 1;
+    /* more HTTP threads than cores: a thread waiting for the durable commit
+     * (fsync) leaves its core to another that signs */
+    char threads[16];
+    const char *te = getenv("AMTSWEG_BENCH_THREADS");
+    snprintf(threads, sizeof threads, "%ld", te ? atol(te) : 4 * cores);
+    int pfd[2];
+    if (pipe(pfd) != 0) return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        setenv("AMTSWEG_ADMIN_TOKEN", ADMIN, 1);
+        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--db", db, "--var-dir", var,
+              "--platform-key", pk, "--log-level", "warn", "--max-connections", "2000", "--threads",
+              threads, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    FILE *so = fdopen(pfd[0], "r");
+    char line[512];
+    while (fgets(line, sizeof line, so)) {
+        char *p = strstr(line, "listening on http://127.0.0.1:");
+        if (p) {
+            port = atoi(p + strlen("listening on http://127.0.0.1:"));
+            break;
+        }
+    }
+    if (!port) {
+        fprintf(stderr, "bench/delivery: the server did not start\n");
+        return 1;
+    }
+    /* destination, sender, token */
+    int fd = conn_open();
+    aw_buf_t out = AW_BUF_INIT, body = AW_BUF_INIT;
+    char *ej = NULL, *sj = NULL;
+    {
+        char p[4096];
+        size_t n;
+        snprintf(p, sizeof p, "%s/tests/data/jose/a/enc.public.jwk", src_root());
+        FILE *f = fopen(p, "r");
+        ej = calloc(1, 8192);
+        n = fread(ej, 1, 8191, f);
+        ej[n] = 0;
+        fclose(f);
+        snprintf(p, sizeof p, "%s/tests/data/jose/a/sig.public.jwk", src_root());
+        f = fopen(p, "r");
+        sj = calloc(1, 8192);
+        n = fread(sj, 1, 8191, f);
+        sj[n] = 0;
+        fclose(f);
+    }
+    aw_buf_printf(&body,
+                  "{\"encryptionPublicKey\":%s,\"signingPublicKey\":%s,\"services\":[{"
+                  "\"identifier\":\"99123456789012\",\"regions\":[\"09\"],\"submissionSchemas\":"
+                  "[{\"schemaUri\":\"urn:x:y\",\"mimeType\":\"application/json\"}]}]}",
+                  ej, sj);
+    const char *admin = "Authorization: Bearer " ADMIN "\r\nContent-Type: application/json\r\n";
+    int st = http(fd, "POST", "/admin/v1/destinations", admin, body.data, body.len, &out);
+    dest = st == 201 ? json_field(out.data, "destinationId") : NULL;
+    st = http(fd, "POST", "/admin/v1/clients", admin, "{\"kind\":\"sender\"}", 17, &out);
+    char *cid = json_field(out.data, "clientId"), *csec = json_field(out.data, "clientSecret");
+    aw_buf_reset(&body);
+    aw_buf_printf(&body, "grant_type=client_credentials&client_id=%s&client_secret=%s", cid, csec);
+    st = http(fd, "POST", "/token", "Content-Type: application/x-www-form-urlencoded\r\n",
+              body.data, body.len, &out);
+    token = json_field(out.data, "access_token");
+    close(fd);
+    if (!dest || !token) {
+        fprintf(stderr, "bench/delivery: setup failed (HTTP %d)\n", st);
+        kill(pid, SIGTERM);
+        return 1;
+    }
+    /* a ~3 KB data set and its metadata, sealed once (the sender's work) */
+    char data[3072];
+    memset(data, 'x', sizeof data);
+    memcpy(data, "{\"d\":\"", 6);
+    memcpy(data + sizeof data - 3, "\"}", 3);
+    aw_buf_t ed = AW_BUF_INIT, em = AW_BUF_INIT;
+    aw_err_t err;
+    const char *meta = "{\"contentStructure\":{\"attachments\":[]}}";
+    aw_jwe_seal(enc, data, strlen(data), AW_JWE_CTY_JSON, &ed, NULL, &err);
+    aw_jwe_seal(enc, meta, strlen(meta), AW_JWE_CTY_JSON, &em, NULL, &err);
+    aw_buf_reset(&body);
+    aw_buf_printf(&body, "{\"encryptedMetadata\":\"%s\",\"encryptedData\":\"%s\"}", em.data,
+                  ed.data);
+    submit_body = body.data;
+    submit_len = body.len;
+    printf("data set %zu bytes plaintext, %zu bytes sealed; server --threads %s\n", strlen(data),
+           ed.len, threads);
+    int concs[] = {1, 16, 64};
+    for (int i = 0; i < 3; i++) measure(concs[i]);
+    long kb = rss_peak_kb(pid);
+    printf("server peak RSS %.1f MiB\n", kb / 1024.0);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "bench/delivery: could not remove %s\n", dir);
+    aw_buf_free(&out);
+    aw_buf_free(&ed);
+    aw_buf_free(&em);
+    aw_jwk_free(psig);
+    aw_jwk_free(enc);
+    return 0;
+}
