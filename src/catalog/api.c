@@ -425,6 +425,14 @@ static void h_services_search(aw_http_req_t *req, aw_http_resp_t *resp, void *ct
 
 /* ---- admin ---------------------------------------------------------------- */
 
+/* After services changed: the finder learns them (the admin waits). */
+static void reindex(aw_catalog_t *c, aw_http_resp_t *resp) {
+    if (resp->status >= 300) return;
+    aw_err_t err = {0};
+    if (aw_cat_search_build(c->search, c->st, &err) != 0)
+        aw_log_error("catalog.finder.rebuild_failed", "code=%s", aw_err_name(err.code));
+}
+
 #define ADMIN(c, req, resp) \
     if (!aw_auth_operator((c)->auth, (req), (resp))) return
 
@@ -467,6 +475,7 @@ static void h_service_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
         return;
     }
     commit_reply(tx, resp, created ? 201 : 200, out);
+    reindex(c, resp);
 }
 
 static void h_service_get(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
@@ -507,6 +516,7 @@ static void h_service_delete(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
         return;
     }
     commit_reply(tx, resp, 204, NULL);
+    reindex(c, resp);
 }
 
 static void h_area_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
@@ -759,6 +769,7 @@ static void h_import(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     json_t *out = aw_cat__stats_json(&stats);
     json_object_set_new(out, "kind", json_string(aw_cat_import_kind_name(kind)));
     commit_reply(tx, resp, 200, out);
+    if (kind == AW_CAT_IMPORT_SERVICES || kind == AW_CAT_IMPORT_XZUFI) reindex(c, resp);
 }
 
 static void h_audit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {

@@ -658,6 +658,49 @@ static void h_stats(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                                 (json_int_t)t.events_deleted));
 }
 
+/* Prometheus text for the delivery service (a second scrape path next to
+ * /metrics, which belongs to src/app). */
+static void h_metrics(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    aw_delivery_t *d = ctx;
+    (void)req;
+    aw_delivery_purge_stats_t t;
+    aw_delivery_purge_totals(d, &t);
+    aw_buf_t b = AW_BUF_INIT;
+    aw_buf_printf(
+        &b,
+        "# HELP amtsweg_delivery_purged_total Submissions deleted by deadline, by reason.\n"
+        "# TYPE amtsweg_delivery_purged_total counter\n"
+        "amtsweg_delivery_purged_total{reason=\"incomplete\"} %lld\n"
+        "amtsweg_delivery_purged_total{reason=\"decided\"} %lld\n"
+        "# HELP amtsweg_delivery_auto_rejected_total Submissions rejected by the platform "
+        "(not decided in time).\n"
+        "# TYPE amtsweg_delivery_auto_rejected_total counter\n"
+        "amtsweg_delivery_auto_rejected_total %lld\n"
+        "# HELP amtsweg_delivery_events_deleted_total Events older than the retention.\n"
+        "# TYPE amtsweg_delivery_events_deleted_total counter\n"
+        "amtsweg_delivery_events_deleted_total %lld\n",
+        (long long)t.incomplete_purged, (long long)t.content_purged, (long long)t.auto_rejected,
+        (long long)t.events_deleted);
+    aw_tx_t *tx;
+    aw_err_t err;
+    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err) == 0) {
+        aw_sql_t *s;
+        if (aw_sql_query(tx, "SELECT state, COUNT(*) FROM delivery_submissions GROUP BY state", &s,
+                         &err, "") == 0) {
+            aw_buf_puts(&b, "# HELP amtsweg_delivery_submissions Submissions by state.\n"
+                            "# TYPE amtsweg_delivery_submissions gauge\n");
+            while (aw_sql_step(s, &err) == 1)
+                aw_buf_printf(&b, "amtsweg_delivery_submissions{state=\"%s\"} %lld\n",
+                              aw_sql_col_text(s, 0), (long long)aw_sql_col_int64(s, 1));
+            aw_sql_done(s);
+        }
+        aw_store_rollback(tx);
+    }
+    aw_http_resp_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+                      b.len);
+    aw_buf_free(&b);
+}
+
 /* ---- public destination endpoints ----------------------------------------- */
 
 static void h_dest_public(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
@@ -719,6 +762,7 @@ int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
         {"GET", "/admin/v1/dead-letters", h_dead_list, d, 0, 0, NULL},
         {"POST", "/admin/v1/dead-letters/{jobId}/requeue", h_dead_requeue, d, 0, 0, NULL},
         {"GET", "/admin/v1/delivery/stats", h_stats, d, 0, 0, NULL},
+        {"GET", "/metrics/delivery", h_metrics, d, AW_ROUTE_NOLOG, 0, NULL},
         {"GET", "/v1/destinations/{destinationId}", h_dest_public, d, 0, 0, NULL},
         {"GET", "/v1/destinations/{destinationId}/keys/{kid}", h_dest_key, d, 0, 0, NULL},
     };

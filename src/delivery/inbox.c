@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #include "base/uuid.h"
 #include "delivery/delivery.h"
 #include "delivery/internal.h"
+#include "fim/fim.h"
 #include "jose/jwe.h"
 #include "jose/jwk.h"
 #include "jose/set.h"
@@ -45,6 +47,7 @@
 
 typedef struct inbox {
     const char *server, *client_id, *client_secret, *dest, *out;
+    const char *schemas; /* directory of FIM schemas (XDatenfelder XML), may be NULL */
     aw_jwk_t *enc, *sig;
     char token[128];
     long last_status;
@@ -331,6 +334,71 @@ static bool safe_name(const char *s) {
     return true;
 }
 
+/* The FIM schema file for a schemaUri: the schema id is the last path
+ * segment up to the first '_' or '.', upper-cased ("…/s00000094_1.0.schema.json"
+ * → S00000094); the file is the first DIR/<id>*.xml in name order. */
+static bool find_schema(const char *dir, const char *uri, char *out, size_t cap) {
+    if (!dir || !uri) return false;
+    const char *last = strrchr(uri, '/');
+    last = last ? last + 1 : uri;
+    char id[64];
+    size_t n = strcspn(last, "_.");
+    if (n == 0 || n >= sizeof id) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)last[i])) return false;
+        id[i] = (char)toupper((unsigned char)last[i]);
+    }
+    id[n] = 0;
+    struct dirent **list = NULL;
+    int k = scandir(dir, &list, NULL, alphasort);
+    bool found = false;
+    for (int i = 0; i < k; i++) {
+        const char *f = list[i]->d_name;
+        size_t fl = strlen(f);
+        if (!found && strncasecmp(f, id, n) == 0 && fl > 4 && strcmp(f + fl - 4, ".xml") == 0) {
+            snprintf(out, cap, "%s/%s", dir, f);
+            found = true;
+        }
+        free(list[i]);
+    }
+    free(list);
+    return found;
+}
+
+/* Validates JSON data against its FIM schema when one is known. Appends a
+ * schema-violation problem; returns false when the schema exists but
+ * cannot be loaded (reported on stderr, the data is not judged). */
+static void check_schema(inbox_t *ib, json_t *mdata, const unsigned char *data, size_t len,
+                         json_t *problems) {
+    json_t *ss = json_object_get(mdata, "submissionSchema");
+    const char *uri = json_string_value(json_object_get(ss, "schemaUri"));
+    const char *mt = json_string_value(json_object_get(ss, "mimeType"));
+    char path[4400];
+    if (!mt || strcmp(mt, "application/json") != 0 ||
+        !find_schema(ib->schemas, uri, path, sizeof path))
+        return;
+    aw_fim_schema_t *schema = NULL;
+    aw_err_t err;
+    aw_fim_load_opts_t lo = {.allow_missing_codelists = true};
+    if (aw_fim_schema_load(path, &lo, &schema, &err)) {
+        fprintf(stderr, "amtsweg inbox: schema %s: %s (data not validated)\n", path, err.msg);
+        return;
+    }
+    aw_fim_errors_t errs;
+    aw_fim_errors_init(&errs);
+    int rc = aw_fim_validate(schema, (const char *)data, len, &errs, &err);
+    if (rc == AW_EINVAL && errs.n > 0) {
+        char detail[600];
+        snprintf(detail, sizeof detail,
+                 "the data violates its schema (%zu problem(s)); first: %s %s", errs.n,
+                 errs.v[0].path ? errs.v[0].path : "/", errs.v[0].code ? errs.v[0].code : "");
+        json_array_append_new(problems,
+                              problem("schema-violation", "Schema violation", detail, "data"));
+    }
+    aw_fim_errors_free(&errs);
+    aw_fim_schema_free(schema);
+}
+
 /* Processes one submission. 0 decided, < 0 error (left for a later run). */
 static int process(inbox_t *ib, const char *sid, aw_err_t *err) {
     char p[256];
@@ -396,6 +464,8 @@ static int process(inbox_t *ib, const char *sid, aw_err_t *err) {
                         problems,
                         problem("hash-mismatch", "Hash mismatch",
                                 "the hash of the data does not match the metadata", "data"));
+                else
+                    check_schema(ib, mdata, od.plaintext, od.len, problems);
             }
         } else if (mdata) {
             json_array_append_new(problems,
@@ -572,11 +642,13 @@ static int one_pass(inbox_t *ib, int *failures) {
 static void usage(FILE *f) {
     fputs("usage: amtsweg inbox --server URL --client-id ID --client-secret S\n"
           "           --destination ID --enc-key FILE --sign-key FILE --out DIR\n"
-          "           [--once | --follow [--interval SECONDS]]\n\n"
+          "           [--schemas DIR] [--once | --follow [--interval SECONDS]]\n\n"
           "Fetches submissions ready for pick-up, decrypts them, checks data and attachment\n"
           "hashes against the metadata, writes DIR/<caseId>/{metadata.json, data.json,\n"
           "attachments/...} atomically and posts accept-submission (or reject-submission\n"
-          "with problems). The client secret may also come from AMTSWEG_CLIENT_SECRET.\n"
+          "with problems). With --schemas, JSON data is validated against its FIM schema\n"
+          "(DIR/<schema id>*.xml, e.g. S00000094V1.0_xdf3.xml for .../s00000094_1.0...).\n"
+          "The client secret may also come from AMTSWEG_CLIENT_SECRET.\n"
           "Safe to stop and restart at any point.\n",
           f);
 }
@@ -597,6 +669,7 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
                                        {"once", no_argument, 0, '1'},
                                        {"follow", no_argument, 0, 'f'},
                                        {"interval", required_argument, 0, 'I'},
+                                       {"schemas", required_argument, 0, 'C'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     optind = 1;
@@ -624,6 +697,9 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
             break;
         case 'o':
             ib.out = optarg;
+            break;
+        case 'C':
+            ib.schemas = optarg;
             break;
         case '1':
             follow = false;

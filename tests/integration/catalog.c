@@ -7,6 +7,7 @@
 
 #include "catalog/catalog.h"
 #include "harness.h"
+#include "http/http.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
 #include "test.h"
@@ -378,4 +379,88 @@ TEST_T(cli_import_and_efa_service_view, 120) {
     ASSERT_STR(json_string_value(json_object_get(e, "objectType")), "xzufi");
     json_decref(j);
     ASSERT_EQ(aw_tc_stop(&s), 0);
+}
+
+/* ---- GET /v1/services: finder + jurisdiction (+ AI) ----------------------- */
+
+static char g_ai_answer[512];
+
+static void h_mock_chat(aw_http_req_t *rq, aw_http_resp_t *resp, void *ctx) {
+    (void)rq, (void)ctx;
+    aw_http_resp_json(resp, 200,
+                      json_pack("{s[{s{ss ss}}]}", "choices", "message", "role", "assistant",
+                                "content", g_ai_answer));
+}
+
+static aw_http_server_t *mock_llm(char *url, size_t n) {
+    aw_http_config_t c;
+    aw_http_config_defaults(&c);
+    c.host = "127.0.0.1";
+    c.port = 0;
+    c.threads = 1;
+    aw_http_server_t *m;
+    aw_err_t err = {0};
+    ASSERT_OK(aw_http_server_new(&c, &m, &err), &err);
+    aw_route_spec_t r = {"POST", "/v1/chat/completions", h_mock_chat, NULL, 0, 0, NULL};
+    ASSERT_OK(aw_http_server_route(m, &r, &err), &err);
+    ASSERT_OK(aw_http_server_start(m, &err), &err);
+    snprintf(url, n, "http://127.0.0.1:%u", aw_http_server_port(m));
+    return m;
+}
+
+static void start_with_assist(aw_tc_server_t *s, const char *assist_url) {
+    static char db[1024], var[1024];
+    snprintf(db, sizeof db, "%s/cat.db", aw_test_tmpdir());
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
+    const char *args[] = {
+        "serve",    "--db",         db,         "--var-dir", var, "--platform-key",
+        test_key(), "--assist-url", assist_url, NULL};
+    const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" TOKEN, NULL};
+    aw_tc_start(s, args, env);
+}
+
+TEST_T(services_search_with_place_and_ai, 120) {
+    char url[64];
+    aw_http_server_t *m = mock_llm(url, sizeof url);
+    aw_tc_server_t s;
+    start_with_assist(&s, url);
+    seed(&s);
+    json_t *j;
+    /* the model puts Wohnsitz first: labelled as AI-assisted */
+    snprintf(g_ai_answer, sizeof g_ai_answer, "{\"ranking\":[\"99115005104000\"]}");
+    ASSERT_EQ(req(&s, "GET", "/v1/services?q=Hund%20anmelden&ars=010510044044", NULL, NULL, &j),
+              200);
+    ASSERT(json_is_true(json_object_get(j, "aiAssisted")));
+    ASSERT(json_object_get(j, "notice"));
+    json_t *first = json_array_get(json_object_get(j, "services"), 0);
+    ASSERT_STR(json_string_value(json_object_get(first, "leikaKey")), "99115005104000");
+    json_decref(j);
+    /* a foreign id: the plain ranking stands, the finder's best is the dog */
+    snprintf(g_ai_answer, sizeof g_ai_answer, "{\"ranking\":[\"99000000000000\"]}");
+    ASSERT_EQ(req(&s, "GET", "/v1/services?q=Hund%20anmelden&ars=010510044044", NULL, NULL, &j),
+              200);
+    ASSERT(json_is_false(json_object_get(j, "aiAssisted")));
+    first = json_array_get(json_object_get(j, "services"), 0);
+    ASSERT_STR(json_string_value(json_object_get(first, "leikaKey")), DOG);
+    ASSERT_STR(json_string_value(json_object_get(json_object_get(first, "authority"), "slug")),
+               "heide");
+    ASSERT_STR(json_string_value(json_object_get(first, "destinationId")), "dest-h");
+    json_decref(j);
+    /* Brunsbüttel: the Kreis */
+    ASSERT_EQ(req(&s, "GET", "/v1/services?q=Hundesteuer&ags=01051011&limit=1", NULL, NULL, &j),
+              200);
+    ASSERT_EQ(json_integer_value(json_object_get(j, "count")), 1);
+    first = json_array_get(json_object_get(j, "services"), 0);
+    ASSERT_STR(json_string_value(json_object_get(json_object_get(first, "authority"), "slug")),
+               "kreis");
+    json_decref(j);
+    ASSERT_EQ(req(&s, "GET", "/v1/services?q=Hund&ags=09999999", NULL, NULL, &j), 404);
+    json_decref(j);
+    ASSERT_EQ(req(&s, "GET", "/v1/services", NULL, NULL, &j), 400);
+    json_decref(j);
+    ASSERT_EQ(req(&s, "GET", "/v1/services?q=Hund&limit=51", NULL, NULL, &j), 400);
+    json_decref(j);
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+    aw_http_server_stop(m);
+    aw_http_server_free(m);
 }

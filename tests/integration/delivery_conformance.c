@@ -9,6 +9,7 @@
 
 #include "delivery/callback.h"
 #include "delivery_helpers.h"
+#include "fim/fim.h"
 
 #define A1 "2b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001"
 #define A2 "2b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0002"
@@ -664,5 +665,60 @@ TEST_T(conf_inbox_restart_after_crash_accepts_once, 120) {
     }
     ASSERT_EQ(accepts, 1);
     json_decref(log);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+TEST_T(conf_inbox_validates_data_against_fim_schema, 120) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    char schema_path[700];
+    snprintf(schema_path, sizeof schema_path, "%s/tests/data/fim/xdf3/S00000094V1.0_xdf3.xml",
+             aw_test_srcdir());
+    aw_fim_schema_t *schema = NULL;
+    aw_err_t err;
+    aw_fim_load_opts_t lo = {.allow_missing_codelists = true};
+    ASSERT_MSG(aw_fim_schema_load(schema_path, &lo, &schema, &err) == 0, "%s", err.msg);
+    aw_buf_t good = AW_BUF_INIT;
+    ASSERT_EQ(aw_fim_sample_json(schema, 42, false, &good), 0);
+    aw_buf_putc(&good, 0);
+    aw_fim_schema_free(schema);
+    dl_sub_t ok, bad;
+    ASSERT_EQ(dl_send(&e, good.data, NULL, NULL, NULL, 0, &ok), 202);
+    ASSERT_EQ(dl_send(&e, "{}", NULL, NULL, NULL, 0, &bad), 202);
+    aw_buf_free(&good);
+    char out[700];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    int rc = aw_test_sh("%s inbox --server http://127.0.0.1:%d --client-id %s --client-secret %s "
+                        "--destination %s --enc-key %s/tests/data/jose/a/enc.private.jwk "
+                        "--sign-key %s/tests/data/jose/a/sig.private.jwk --out %s --once "
+                        "--schemas %s/tests/data/fim/xdf3 >%s/inbox.out 2>&1",
+                        aw_test_bin(), e.srv.port, e.sub_id, e.sub_secret, e.dest, aw_test_srcdir(),
+                        aw_test_srcdir(), out, aw_test_srcdir(), aw_test_tmpdir());
+    ASSERT_EQ(rc, 0);
+    char *ev = last_event(&e, ok.cid, e.stoken);
+    ASSERT_CONTAINS(ev, "accept-submission");
+    free(ev);
+    ev = last_event(&e, bad.cid, e.stoken);
+    ASSERT_CONTAINS(ev, "reject-submission");
+    ASSERT_CONTAINS(ev, "schema-violation");
+    free(ev);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+TEST(conf_delivery_metrics) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    dl_sub_t s;
+    json_t *tags = submitted(&e, &s);
+    json_decref(tags);
+    aw_tc_resp_t r;
+    aw_tc_request(e.srv.port, "GET", "/metrics/delivery", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_submissions{state=\"submitted\"}"), 1);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_auto_rejected_total"), 0);
+    aw_tc_resp_free(&r);
+    aw_tc_request(e.srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_outbox_dead_letters"), 0);
+    aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
