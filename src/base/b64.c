@@ -1,8 +1,10 @@
 #include "base/b64.h"
 #include "base/err.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 static const char URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -52,21 +54,25 @@ size_t aw_b64_encode(const void *in, size_t n, char *out) {
     return encode(in, n, out, STD, true);
 }
 
-static int val(char c, bool url) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (url) {
-        if (c == '-') return 62;
-        if (c == '_') return 63;
-    } else {
-        if (c == '+') return 62;
-        if (c == '/') return 63;
+/* Decoding tables: 0..63 for alphabet characters, 0xff for everything else
+ * (built once; a 256-byte lookup per character is what makes the decoder
+ * fast enough for streamed attachments). */
+static unsigned char T_URL[256], T_STD[256];
+static pthread_once_t g_tables_once = PTHREAD_ONCE_INIT;
+
+static void build_tables(void) {
+    memset(T_URL, 0xff, sizeof T_URL);
+    memset(T_STD, 0xff, sizeof T_STD);
+    for (int i = 0; i < 64; i++) {
+        T_URL[(unsigned char)URL[i]] = (unsigned char)i;
+        T_STD[(unsigned char)STD[i]] = (unsigned char)i;
     }
-    return -1;
 }
 
 static int decode(const char *in, size_t n, unsigned char *out, size_t *outlen, bool url) {
+    pthread_once(&g_tables_once, build_tables);
+    const unsigned char *t = url ? T_URL : T_STD;
+    const unsigned char *p = (const unsigned char *)in;
     if (!url) {
         if (n % 4) return AW_EINVAL;
         if (n && in[n - 1] == '=') n--;
@@ -75,22 +81,22 @@ static int decode(const char *in, size_t n, unsigned char *out, size_t *outlen, 
     if (n % 4 == 1) return AW_EINVAL;
     size_t o = 0, i = 0;
     for (; i + 4 <= n; i += 4) {
-        int a = val(in[i], url), b = val(in[i + 1], url), c = val(in[i + 2], url),
-            d = val(in[i + 3], url);
-        if ((a | b | c | d) < 0) return AW_EINVAL;
+        unsigned a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
+        if ((a | b | c | d) & 0x80) return AW_EINVAL;
         uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-        out[o++] = (unsigned char)(v >> 16);
-        out[o++] = (unsigned char)(v >> 8);
-        out[o++] = (unsigned char)v;
+        out[o] = (unsigned char)(v >> 16);
+        out[o + 1] = (unsigned char)(v >> 8);
+        out[o + 2] = (unsigned char)v;
+        o += 3;
     }
     size_t rest = n - i;
     if (rest == 2) {
-        int a = val(in[i], url), b = val(in[i + 1], url);
-        if ((a | b) < 0 || (b & 15)) return AW_EINVAL;
+        unsigned a = t[p[i]], b = t[p[i + 1]];
+        if (((a | b) & 0x80) || (b & 15)) return AW_EINVAL;
         out[o++] = (unsigned char)(a << 2 | b >> 4);
     } else if (rest == 3) {
-        int a = val(in[i], url), b = val(in[i + 1], url), c = val(in[i + 2], url);
-        if ((a | b | c) < 0 || (c & 3)) return AW_EINVAL;
+        unsigned a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]];
+        if (((a | b | c) & 0x80) || (c & 3)) return AW_EINVAL;
         out[o++] = (unsigned char)(a << 2 | b >> 4);
         out[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
     }
