@@ -191,7 +191,26 @@ static long rss_peak_kb(pid_t pid) {
     return kb;
 }
 
+static pid_t server_pid;
+
+/* CPU seconds (user + system) the server used so far. */
+static double server_cpu(void) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)server_pid);
+    FILE *f = fopen(p, "r");
+    if (!f) return 0;
+    char buf[2048];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *q = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (q) sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void measure(int conc) {
+    double cpu0 = server_cpu();
     pthread_t th[64];
     worker_t ws[64];
     memset(ws, 0, sizeof ws);
@@ -219,9 +238,11 @@ static void measure(int conc) {
     qsort(all, total, sizeof *all, cmp64);
     double p50 = total ? (double)all[total / 2] / 1000 : 0;
     double p99 = total ? (double)all[(total * 99) / 100] / 1000 : 0;
+    double cpu = server_cpu() - cpu0;
     printf("concurrency %2d: %7.1f complete submissions/s  p50 %6.1f ms  p99 %6.1f ms  (%zu ok, "
-           "%d errors)\n",
-           conc, (double)total / secs, p50, p99, total, errors);
+           "%d errors; server CPU %.1f ms per submission)\n",
+           conc, (double)total / secs, p50, p99, total, errors,
+           total ? cpu * 1000 / (double)total : 0);
     if (conc == 1 && phase_n)
         printf("               mean announce %.1f ms, mean submit %.1f ms\n",
                (double)phase_us[0] / (double)phase_n / 1000,
@@ -286,6 +307,7 @@ int main(void) {
         _exit(127);
     }
     close(pfd[1]);
+    server_pid = pid;
     FILE *so = fdopen(pfd[0], "r");
     char line[512];
     while (fgets(line, sizeof line, so)) {

@@ -5,6 +5,7 @@
 
 #include "delivery_helpers.h"
 #include "jose/jws.h"
+#include "../unit/store/pg_harness.h"
 
 static json_t *verify_set(aw_jwk_t *key, const char *tok, aw_set_t *out) {
     aw_err_t err;
@@ -219,4 +220,33 @@ TEST(delivery_destination_keys_checked) {
     free(enc);
     free(sig);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+TEST_T(delivery_end_to_end_postgres, 180) {
+    aw_pg_harness_t pg;
+    const char *url = aw_pg_harness_start_or_skip(&pg);
+    const char *extra[] = {"--db", url, NULL};
+    dl_env_t e;
+    dl_setup(&e, NULL, extra);
+    const char *ids[] = {"3b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001"};
+    const char *pts[] = {"Anlage auf PostgreSQL"};
+    const char *data = "{\"pg\":true}";
+    dl_sub_t s;
+    ASSERT_EQ(dl_send(&e, data, NULL, ids, pts, 1, &s), 202);
+    ASSERT_EQ(dl_send(&e, data, NULL, ids, pts, 1, &s), 202); /* announce ids are per submission */
+    char out[700];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    ASSERT_EQ(dl_inbox(&e, out), 0);
+    json_t *log = dl_events(&e, e.stoken, s.cid);
+    ASSERT_EQ(json_array_size(log), 3);
+    json_decref(log);
+    aw_tc_resp_t r;
+    aw_tc_request(e.srv.port, "GET", "/ready", NULL, NULL, 0, &r);
+    ASSERT_CONTAINS(r.body, "postgres");
+    aw_tc_resp_free(&r);
+    aw_tc_request(e.srv.port, "GET", "/metrics/delivery", NULL, NULL, 0, &r);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_submissions{state=\"accepted\"}"), 2);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+    aw_pg_harness_stop(&pg);
 }

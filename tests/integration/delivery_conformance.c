@@ -722,3 +722,54 @@ TEST(conf_delivery_metrics) {
     aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
+
+TEST(conf_sender_callback_on_new_events) {
+    int port = 0;
+    int lfd = listen_loopback(&port);
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    char body[600];
+    snprintf(
+        body, sizeof body,
+        "{\"destinationId\":\"%s\",\"announcedAttachments\":[],\"serviceType\":{\"identifier\":"
+        "\"urn:de:fim:leika:leistung:%s\"},\"callback\":{\"url\":\"http://127.0.0.1:%d/cb\","
+        "\"secret\":\"sender-secret-0123456789abcdef0123456\"}}",
+        e.dest, DL_LEIKA, port);
+    aw_tc_resp_t r;
+    dl_req(e.srv.port, "POST", "/v1/submissions", e.stoken, "application/json", body, strlen(body),
+           &r);
+    ASSERT_EQ(r.status, 201);
+    json_t *j = dl_json(&r);
+    dl_sub_t s;
+    strcpy(s.sid, json_string_value(json_object_get(j, "submissionId")));
+    strcpy(s.cid, json_string_value(json_object_get(j, "caseId")));
+    json_decref(j);
+    aw_tc_resp_free(&r);
+    char *em = dl_seal("{}", 2, s.mtag), *ed = dl_seal("{}", 2, s.dtag);
+    ASSERT_EQ(dl_submit_tokens(&e, &s, em, ed, NULL), 202);
+    free(em);
+    free(ed);
+    json_t *tags = aw_set_auth_tags(s.mtag, s.dtag, NULL, 0);
+    ASSERT_EQ(dl_post_set(&e, "a", e.dest, s.sid, s.cid, s.cid, AW_SET_EV_ACCEPT, tags, NULL), 204);
+    json_decref(tags);
+    char *cb = NULL;
+    char *req = receive_callback(lfd, &cb);
+    char ts[64], mac[200];
+    ASSERT_NOT_NULL(hdr(req, "callback-timestamp:", ts, sizeof ts));
+    ASSERT_NOT_NULL(hdr(req, "callback-authentication:", mac, sizeof mac));
+    ASSERT_CONTAINS(cb, AW_CALLBACK_NEW_EVENTS);
+    ASSERT_CONTAINS(cb, s.sid);
+    aw_err_t err;
+    ASSERT_MSG(aw_callback_verify("sender-secret-0123456789abcdef0123456", ts, mac, cb, strlen(cb),
+                                  (int64_t)time(NULL), &err) == 0,
+               "%s", err.msg);
+    free(cb);
+    free(req);
+    close(lfd);
+    /* nothing is dead: the admin API lists no dead letters */
+    aw_tc_request(e.srv.port, "GET", "/admin/v1/dead-letters", DL_AUTH_ADMIN, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_CONTAINS(r.body, "\"count\":0");
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
