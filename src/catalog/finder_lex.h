@@ -2,8 +2,9 @@
  * finder_lex — the finder's word knowledge: a string map, the lexicon of
  * known German words and the decompounder.
  *
- * The lexicon holds folded words (see tokenizer.h) with flags: words of the
- * Debian word list (wngerman, /usr/share/dict/ngerman), the verb stems
+ * The lexicon holds folded words (see tokenizer.h) with flags: the nouns
+ * and infinitives of the Debian word list (wngerman,
+ * /usr/share/dict/ngerman), the verb stems
  * derived from it that occur as first parts of compounds ("wohn" in
  * "Wohnsitz", "meld" in "Meldebescheinigung"), and every word of the
  * catalogue. Decompounding splits a folded word into known parts, allowing

@@ -643,10 +643,58 @@ int aw_cat_area_search(aw_tx_t *tx, const char *expr, size_t offset, size_t limi
         sql = "SELECT ars, name, type, level, ags, plz_seat FROM areas"
               " WHERE name_lc LIKE $1 ESCAPE '\\' ORDER BY name, ars LIMIT $2 OFFSET $3";
     }
-    int64_t total = count_rows(tx, count_sql, pattern, err);
-    if (total < 0) return (int)total;
+    /* The literal text before the first '*' bounds a range on the name
+     * index; byte order (SQLite BINARY, PostgreSQL COLLATE "C"). */
+    char lo[256] = "", hi[256] = "";
+    if (!aw_cat_valid_plz(expr)) {
+        size_t o = 0;
+        for (const char *p = pattern; *p && *p != '%' && o + 1 < sizeof lo; p++) {
+            if (*p == '\\' && p[1]) p++;
+            lo[o++] = *p;
+        }
+        lo[o] = '\0';
+        memcpy(hi, lo, o + 1);
+        if (o) hi[o - 1] = (char)(hi[o - 1] + 1);
+        if (lo[0]) {
+            count_sql = aw_sql_pick(tx,
+                                    "SELECT count(*) FROM areas WHERE name_lc >= $2"
+                                    " AND name_lc < $3 AND name_lc LIKE $1 ESCAPE '\\'",
+                                    "SELECT count(*) FROM areas WHERE name_lc COLLATE \"C\" >= $2"
+                                    " AND name_lc COLLATE \"C\" < $3"
+                                    " AND name_lc LIKE $1 ESCAPE '\\'");
+            sql = aw_sql_pick(tx,
+                              "SELECT ars, name, type, level, ags, plz_seat FROM areas"
+                              " WHERE name_lc >= $2 AND name_lc < $3"
+                              " AND name_lc LIKE $1 ESCAPE '\\'"
+                              " ORDER BY name, ars LIMIT $4 OFFSET $5",
+                              "SELECT ars, name, type, level, ags, plz_seat FROM areas"
+                              " WHERE name_lc COLLATE \"C\" >= $2 AND name_lc COLLATE \"C\" < $3"
+                              " AND name_lc LIKE $1 ESCAPE '\\'"
+                              " ORDER BY name, ars LIMIT $4 OFFSET $5");
+        } else {
+            count_sql = "SELECT count(*) FROM areas WHERE name_lc LIKE $1 ESCAPE '\\'"
+                        " AND $2 = $3";
+            sql = "SELECT ars, name, type, level, ags, plz_seat FROM areas"
+                  " WHERE name_lc LIKE $1 ESCAPE '\\' AND $2 = $3"
+                  " ORDER BY name, ars LIMIT $4 OFFSET $5";
+        }
+    }
     aw_sql_t *s;
-    int rc = aw_sql_query(tx, sql, &s, err, "tzz", pattern, limit, offset);
+    int64_t total;
+    int rc;
+    if (aw_cat_valid_plz(expr)) {
+        total = count_rows(tx, count_sql, pattern, err);
+        if (total < 0) return (int)total;
+        rc = aw_sql_query(tx, sql, &s, err, "tzz", pattern, limit, offset);
+    } else {
+        rc = aw_sql_query(tx, count_sql, &s, err, "ttt", pattern, lo, hi);
+        if (rc != 0) return rc;
+        rc = aw_sql_step(s, err);
+        total = rc == 1 ? aw_sql_col_int64(s, 0) : 0;
+        aw_sql_done(s);
+        if (rc < 0) return rc;
+        rc = aw_sql_query(tx, sql, &s, err, "tttzz", pattern, lo, hi, limit, offset);
+    }
     if (rc != 0) return rc;
     json_t *list = json_array();
     while ((rc = aw_sql_step(s, err)) == 1) json_array_append_new(list, area_row(s));

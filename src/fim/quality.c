@@ -7,6 +7,7 @@
  * text here is verbatim from that file. Each finding names the element and
  * adds what was found in `detail`.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "fim/internal.h"
 
 static const aw_fim_qmsg_t CHECKS[] = {
+    {1001, AW_FIM_Q_METHOD, "FehlerMethodisch",
+     "Eine Regel kann nicht auf ein referenziertes Baukastenelement zugreifen.", NULL, NULL},
     {1002, AW_FIM_Q_ERROR, "FehlerKritisch", "Der Name eines Elements ist nicht gesetzt.", NULL,
      NULL},
     {1003, AW_FIM_Q_WARNING, "Warnung",
@@ -82,6 +85,10 @@ static const aw_fim_qmsg_t CHECKS[] = {
     {1032, AW_FIM_Q_ERROR, "FehlerKritisch", "Es ist kein oder ein unbekannter Status angegeben.",
      NULL, NULL},
     {1039, AW_FIM_Q_ERROR, "FehlerKritisch", "Das Format der ID entspricht nicht den Vorgaben.",
+     NULL, NULL},
+    {1041, AW_FIM_Q_METHOD, "FehlerMethodisch",
+     "Baukastenelemente, die in Regeln referenziert werden, verwenden noch die alte, verkürzte "
+     "Element-ID.",
      NULL, NULL},
     {1044, AW_FIM_Q_METHOD, "FehlerMethodisch",
      "Eine Code- oder Werteliste muss mindestens zwei Einträge haben.", NULL, NULL},
@@ -460,6 +467,37 @@ static void check_common(qctx_t *q, const aw_fim_elem_t *e, bool is_root) {
     }
 }
 
+static bool in_subtree(const aw_fim_elem_t *g, const char *id, int depth) {
+    if (aw_fim__id_eq(g->id, id)) return true;
+    if (depth > AW_FIM_MAX_DEPTH + 2) return false;
+    for (size_t i = 0; i < g->nchildren; i++)
+        if (in_subtree(g->children[i].elem, id, depth + 1)) return true;
+    return false;
+}
+
+/* Element ids named in a rule's text must be reachable from the element the
+ * rule belongs to (1001); XDF3 texts must use 12-character ids (1041). */
+static void check_rule_refs(qctx_t *q, const aw_fim_elem_t *e) {
+    for (size_t i = 0; i < e->nrules; i++) {
+        const aw_fim_rule_t *r = &e->rules[i];
+        const char *t = r->text;
+        for (const char *p = t; p && *p; p++) {
+            if ((*p != 'F' && *p != 'G') || (p > t && (isalnum((unsigned char)p[-1])))) continue;
+            size_t n = 0;
+            while (isdigit((unsigned char)p[1 + n])) n++;
+            if ((n != 8 && n != 11) || isalnum((unsigned char)p[1 + n])) continue;
+            char id[16];
+            memcpy(id, p, n + 1);
+            id[n + 1] = 0;
+            if (!in_subtree(e, id, 0))
+                add(q, 1001, r->id, "%s (in %s)", id, e->id);
+            else if (q->s->xdf_version == 3 && n == 8)
+                add(q, 1041, r->id, "%s", id);
+            p += n;
+        }
+    }
+}
+
 static bool has_ancestor_id(const aw_fim_elem_t *e, const char *id) {
     for (const aw_fim_elem_t *p = e->parent; p; p = p->parent)
         if (p->id && strcmp(p->id, id) == 0) return true;
@@ -498,6 +536,7 @@ int aw_fim_quality(const aw_fim_schema_t *s, aw_fim_qreport_t *rep) {
     bool schema = strcmp(s->message, "xdatenfelder.stammdatenschema.0102") == 0;
     if (schema) {
         check_common(&q, root, true);
+        check_rule_refs(&q, root);
         if (s->xdf_version == 3 && !s->dokumentsteckbrief) add(&q, 1007, root->id, NULL);
         if (s->dokumentsteckbrief && aw_fim__id_eq(s->dokumentsteckbrief, "D99000000001"))
             add(&q, 1096, root->id, NULL);
@@ -517,6 +556,7 @@ int aw_fim_quality(const aw_fim_schema_t *s, aw_fim_qreport_t *rep) {
                 e->version ? e->version : "-");
         }
         check_common(&q, e, false);
+        check_rule_refs(&q, e);
         if (e->kind == AW_FIM_FIELD)
             check_field(&q, e);
         else

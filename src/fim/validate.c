@@ -841,9 +841,10 @@ static int sskip_container(sctx_t *c, char close) {
         c->depth--;
         return 0;
     }
-    for (;;) {
+    for (int members = 0;; members++) {
         if (close == '}') {
-            /* duplicate keys of unknown objects: jansson judges */
+            /* possible duplicate keys in objects we skip: jansson judges */
+            if (members > 0) return BAIL;
             if (c->p >= c->end || *c->p != '"' || sstring(c)) return BAIL;
             ws(c);
             if (c->p >= c->end || *c->p != ':') return BAIL;

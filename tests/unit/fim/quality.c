@@ -86,3 +86,18 @@ TEST(clean_small_schema) {
     aw_fim_qreport_free(&r);
     aw_fim_schema_free(s);
 }
+
+TEST(rule_references) {
+    aw_fim_schema_t *s = load("xdf3/flxbe-simple.xml");
+    aw_fim_qreport_t r;
+    aw_fim_quality(s, &r);
+    ASSERT(has(&r, 1041, "R60000000019")); /* 9-character id in an XDF3 rule text */
+    ASSERT(has(&r, 1001, "R60000000019")); /* G60000087 is not in the group */
+    aw_fim_qreport_free(&r);
+    aw_fim_schema_free(s);
+    s = load("xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml");
+    aw_fim_quality(s, &r);
+    ASSERT(!has(&r, 1001, NULL)); /* every rule of the real schema names reachable elements */
+    aw_fim_qreport_free(&r);
+    aw_fim_schema_free(s);
+}
