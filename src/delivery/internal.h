@@ -89,6 +89,10 @@ int dl_client_create(aw_tx_t *tx, const char *kind, const char *name, json_t *de
 int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err);
 
 /* token.c */
+/* Finds and decodes field `name` of an application/x-www-form-urlencoded
+ * body into out (cap bytes, NUL-terminated). Returns 1 found, 0 absent,
+ * -1 malformed (bad %-escape, NUL, too long) or repeated. */
+int dl_form_get(const char *body, size_t len, const char *name, char *out, size_t cap);
 int dl_register_token(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err);
 
 /* submit.c / subscribe.c */

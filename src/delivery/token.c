@@ -22,9 +22,7 @@ static int hexv(int c) {
     return -1;
 }
 
-/* Finds and decodes field `name` of a form body into out (cap bytes).
- * Returns 1 found, 0 absent, -1 malformed or duplicated. */
-static int form_get(const char *body, size_t len, const char *name, char *out, size_t cap) {
+int dl_form_get(const char *body, size_t len, const char *name, char *out, size_t cap) {
     size_t nl = strlen(name);
     int found = 0;
     size_t i = 0;
@@ -76,9 +74,9 @@ static void h_token(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     const char *b = req->body ? req->body : "";
     size_t n = req->body_len;
     char grant[64], id[64], secret[256];
-    int g = form_get(b, n, "grant_type", grant, sizeof grant);
-    int i = form_get(b, n, "client_id", id, sizeof id);
-    int s = form_get(b, n, "client_secret", secret, sizeof secret);
+    int g = dl_form_get(b, n, "grant_type", grant, sizeof grant);
+    int i = dl_form_get(b, n, "client_id", id, sizeof id);
+    int s = dl_form_get(b, n, "client_secret", secret, sizeof secret);
     if (g < 0 || i < 0 || s < 0) {
         oauth_error(resp, 400, "invalid_request", "malformed or repeated form field");
         goto out;
