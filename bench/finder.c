@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     const char *src = getenv("AMTSWEG_SRC") ? getenv("AMTSWEG_SRC") : ".";
     char cat_path[1024], q_path[1024];
     snprintf(cat_path, sizeof cat_path, "%s/data/demo/services.tsv", src);
-    snprintf(q_path, sizeof q_path, "%s/../shared/fixtures/catalog/queries.tsv", src);
+    snprintf(q_path, sizeof q_path, "%s/tests/data/finder/queries.tsv", src);
     unsigned stages = AW_FINDER_ALL;
     int ablation = 0, misses = 0;
     for (int i = 1; i < argc; i++) {

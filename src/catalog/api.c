@@ -742,7 +742,7 @@ static void h_import(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     if (!kind) {
         aw_http_resp_problem(resp, 404, "not-found", "Not Found",
                              "no importer '%.40s' (municipalities, plz, services, "
-                             "responsibilities, xzufi)",
+                             "responsibilities, xzufi, authorities)",
                              kname);
         return;
     }

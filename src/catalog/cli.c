@@ -22,6 +22,8 @@ static void usage(FILE *f) {
           "       responsibilities CSV or TSV (leika_key, ars, authority[, destination_id])\n"
           "       xzufi           XZuFi 2.2 XML (leistung, organisationseinheit,\n"
           "                       zustaendigkeit, onlinedienst)\n"
+          "       authorities     JSON array of authorities (profile + \"services\":\n"
+          "                       {leikaKey: EfA parameters}); existing slugs are updated\n"
           "       demo            the demo catalogue, only into an empty catalogue\n"
           "Each file is imported in one transaction: all of it or nothing. Every import\n"
           "is recorded in the audit log with the actor (default cli:$USER).\n"

@@ -25,6 +25,7 @@ aw_cat_import_kind_t aw_cat_import_kind(const char *name) {
     if (strcmp(name, "services") == 0) return AW_CAT_IMPORT_SERVICES;
     if (strcmp(name, "responsibilities") == 0) return AW_CAT_IMPORT_RESPONSIBILITIES;
     if (strcmp(name, "xzufi") == 0) return AW_CAT_IMPORT_XZUFI;
+    if (strcmp(name, "authorities") == 0) return AW_CAT_IMPORT_AUTHORITIES;
     return 0;
 }
 
@@ -40,6 +41,8 @@ const char *aw_cat_import_kind_name(aw_cat_import_kind_t kind) {
         return "responsibilities";
     case AW_CAT_IMPORT_XZUFI:
         return "xzufi";
+    case AW_CAT_IMPORT_AUTHORITIES:
+        return "authorities";
     }
     return "unknown";
 }
@@ -326,6 +329,54 @@ static int import_responsibilities(aw_tx_t *tx, table_t *t, const char *source,
     return rc;
 }
 
+/* authorities: [{slug, name, ..., "services": {leika: {params}}}] */
+static int import_authorities(aw_tx_t *tx, const char *data, size_t len, const char *source,
+                              aw_cat_import_stats_t *st, aw_err_t *err) {
+    json_error_t je;
+    json_t *list = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!list) return aw_err_set(err, AW_EINVAL, "%s:%d: %s", source, je.line, je.text);
+    if (!json_is_array(list)) {
+        json_decref(list);
+        return aw_err_set(err, AW_EINVAL, "%s: must be a JSON array of authorities", source);
+    }
+    size_t i;
+    json_t *a;
+    int rc = 0;
+    json_array_foreach(list, i, a) {
+        st->rows++;
+        if (!json_is_object(a)) {
+            rc = aw_err_set(err, AW_EINVAL, "%s: authority %zu is not an object", source, i + 1);
+            break;
+        }
+        json_t *params = json_incref(json_object_get(a, "services"));
+        json_object_del(a, "services");
+        const char *slug = json_string_value(json_object_get(a, "slug"));
+        char id[AW_UUID_STRLEN + 1] = "";
+        if (slug && aw_cat_authority_id(tx, slug, id, err) != 0) id[0] = '\0';
+        aw_err_clear(err);
+        json_t *rec = NULL;
+        rc = aw_cat_authority_put(tx, id[0] ? id : NULL, a, NULL, &rec, err);
+        if (rc == 0) st->authorities++;
+        const char *leika;
+        json_t *p;
+        if (rc == 0 && params) {
+            const char *tid = json_string_value(json_object_get(rec, "id"));
+            json_object_foreach(params, leika, p) {
+                rc = aw_cat_params_put(tx, tid, leika, p, NULL, err);
+                if (rc != 0) break;
+            }
+        }
+        json_decref(params);
+        json_decref(rec);
+        if (rc != 0) {
+            aw_err_prefix(err, "%s: authority %zu", source, i + 1);
+            break;
+        }
+    }
+    json_decref(list);
+    return rc;
+}
+
 int aw_cat_import(aw_tx_t *tx, aw_cat_import_kind_t kind, const char *data, size_t len,
                   const char *source, const char *actor, aw_cat_import_stats_t *stats,
                   aw_err_t *err) {
@@ -338,6 +389,8 @@ int aw_cat_import(aw_tx_t *tx, aw_cat_import_kind_t kind, const char *data, size
     int rc;
     if (kind == AW_CAT_IMPORT_XZUFI) {
         rc = aw_cat__import_xzufi(tx, data, len, source, stats, err);
+    } else if (kind == AW_CAT_IMPORT_AUTHORITIES) {
+        rc = import_authorities(tx, data, len, source, stats, err);
     } else {
         table_t *t = malloc(sizeof *t);
         if (!t) return aw_err_set(err, AW_ENOMEM, "out of memory");

@@ -9,7 +9,10 @@
  *  - responsibilities (CSV or TSV with a header: leika_key, ars,
  *    authority [, destination_id]; separator detected from the header),
  *  - XZuFi 2.2 (leistung, organisationseinheit with zustaendigkeit,
- *    onlinedienst; docs/catalog.md lists the elements read).
+ *    onlinedienst; docs/catalog.md lists the elements read),
+ *  - authorities (JSON array of admin-API authority objects, each with an
+ *    optional "services": {leikaKey: parameters} for the EfA parameters;
+ *    an authority whose slug exists is updated).
  *
  * Every importer works inside the caller's transaction: either the whole
  * file is applied or (on the first error, which names the line) nothing,
@@ -34,6 +37,7 @@ typedef enum {
     AW_CAT_IMPORT_SERVICES,
     AW_CAT_IMPORT_RESPONSIBILITIES,
     AW_CAT_IMPORT_XZUFI,
+    AW_CAT_IMPORT_AUTHORITIES,
 } aw_cat_import_kind_t;
 
 typedef struct aw_cat_import_stats {
@@ -42,7 +46,8 @@ typedef struct aw_cat_import_stats {
     size_t skipped_elements; /* XZuFi: unknown elements skipped (with their subtrees) */
 } aw_cat_import_stats_t;
 
-/* "municipalities", "plz", "services", "responsibilities", "xzufi" → kind;
+/* "municipalities", "plz", "services", "responsibilities", "xzufi",
+ * "authorities" → kind;
  * 0 when unknown. */
 aw_cat_import_kind_t aw_cat_import_kind(const char *name);
 const char *aw_cat_import_kind_name(aw_cat_import_kind_t kind);

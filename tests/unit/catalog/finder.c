@@ -44,9 +44,9 @@ TEST(demo_catalogue_has_every_fixture_service) {
     aw_err_t err;
     snprintf(path, sizeof path, "%s/data/demo/services.tsv", aw_test_srcdir());
     ASSERT_EQ(aw_finder_catalog_load(path, &c, &err), 0);
-    snprintf(path, sizeof path, "%s/../shared/fixtures/catalog/services.tsv", aw_test_srcdir());
+    snprintf(path, sizeof path, "%s/tests/data/finder/services.tsv", aw_test_srcdir());
     char *fx = aw_test_read_file(path, NULL);
-    if (!fx) TEST_SKIP("shared fixtures not present");
+    ASSERT_MSG(fx != NULL, "%s is missing", path);
     size_t fixture_rows = 0;
     for (char *l = strchr(fx, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
         fixture_rows++;
@@ -183,10 +183,10 @@ TEST(concurrent_searches_agree_with_serial_ones) {
 /* The quality floor: regressions in analysis or data fail here. */
 TEST_T(evaluation_floor_hit10, 120) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/../shared/fixtures/catalog/queries.tsv", aw_test_srcdir());
+    snprintf(path, sizeof path, "%s/tests/data/finder/queries.tsv", aw_test_srcdir());
     aw_eval_set_t set;
     aw_err_t err;
-    if (aw_eval_load(path, &set, &err) == AW_ENOTFOUND) TEST_SKIP("shared fixtures not present");
+    ASSERT_MSG(aw_eval_load(path, &set, &err) == 0, "%s: %s", path, err.msg);
     aw_finder_t *f = demo(NULL);
     aw_eval_result_t r;
     ASSERT_EQ(aw_eval_run(f, &set, &r, NULL, &err), 0);

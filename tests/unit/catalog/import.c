@@ -197,3 +197,48 @@ TEST(import_kind_names) {
     ASSERT_EQ(aw_cat_import_kind("nope"), 0);
     ASSERT_STR(aw_cat_import_kind_name(AW_CAT_IMPORT_PLZ), "plz");
 }
+
+STORE_TEST(authorities_json_with_efa_parameters) {
+    aw_err_t err = {0};
+    aw_tx_t *tx = begin(f);
+    ASSERT_OK(import_name(tx, AW_CAT_IMPORT_SERVICES, "services-small.tsv", NULL, &err), &err);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/data/demo/authorities.json", aw_test_srcdir());
+    size_t len;
+    char *d = aw_test_read_file(path, &len);
+    ASSERT(d);
+    aw_cat_import_stats_t st;
+    ASSERT_OK(
+        aw_cat_import(tx, AW_CAT_IMPORT_AUTHORITIES, d, len, "authorities.json", "t", &st, &err),
+        &err);
+    ASSERT_EQ(st.authorities, 4);
+    /* again: updated in place, not duplicated */
+    ASSERT_OK(
+        aw_cat_import(tx, AW_CAT_IMPORT_AUTHORITIES, d, len, "authorities.json", "t", &st, &err),
+        &err);
+    free(d);
+    json_t *l;
+    ASSERT_OK(aw_cat_authority_list(tx, 0, 100, &l, &err), &err);
+    ASSERT_EQ(json_integer_value(json_object_get(l, "total")), 4);
+    json_decref(l);
+    json_t *heide, *koeln;
+    ASSERT_OK(aw_cat_service_for(tx, "99102013104000", "heide", &heide, &err), &err);
+    ASSERT_OK(aw_cat_service_for(tx, "99102013104000", "koeln", &koeln, &err), &err);
+    ASSERT_CONTAINS(json_string_value(json_object_get(heide, "fees")), "90 €");
+    ASSERT_CONTAINS(json_string_value(json_object_get(koeln, "fees")), "156 €");
+    json_decref(heide);
+    json_decref(koeln);
+    ASSERT_EQ(
+        import_text(tx, AW_CAT_IMPORT_AUTHORITIES, "[{\"slug\": \"x\",\n \"slug\": \"y\"}]", &err),
+        AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "inline:2");
+    aw_store_rollback(tx);
+    tx = begin(f);
+    ASSERT_EQ(import_text(tx, AW_CAT_IMPORT_AUTHORITIES,
+                          "[{\"slug\":\"a\",\"name\":\"A\",\"services\":{\"99102013104000\":"
+                          "{\"colour\":\"#fff\"}}}]",
+                          &err),
+              AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "authority 1");
+    aw_store_rollback(tx);
+}
