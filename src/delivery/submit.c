@@ -254,10 +254,32 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
     dl_dest_t dd;
     int rc = dl_dest_get(tx, dest_id, &dd, &err);
+    /* A given caseId must not be another sender's case: its event log
+     * would become readable to this client. */
+    int64_t foreign = 0;
+    if (rc == 0 && case_in) {
+        aw_sql_t *q;
+        rc = aw_sql_query(tx,
+                          "SELECT COUNT(*) FROM delivery_submissions"
+                          " WHERE case_id = $1 AND sender_client_id <> $2",
+                          &q, &err, "tt", case_in, c.id);
+        if (rc == 0) {
+            if ((rc = aw_sql_step(q, &err)) == 1) foreign = aw_sql_col_int64(q, 0);
+            aw_sql_done(q);
+            if (rc > 0) rc = 0;
+        }
+        if (rc) dl_dest_clear(&dd);
+    }
     aw_store_rollback(tx);
     if (rc == AW_ENOTFOUND) {
         dl_problem(resp, 404, DL_PROBLEM("destination-not-found"), "Destination not found",
                    "there is no destination %s", dest_id);
+        return;
+    }
+    if (rc == 0 && foreign) {
+        dl_dest_clear(&dd);
+        dl_problem(resp, 404, DL_PROBLEM("case-not-found"), "Case not found",
+                   "caseId: there is no case with this id for this client");
         return;
     }
     if (rc) return dl_store_error(resp, &err);

@@ -251,33 +251,53 @@ static void h_post_event(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     char kidb[80];
     snprintf(kidb, sizeof kidb, "%s", kid ? kid : "");
     json_decref(hdr);
-    /* the case must have a submission visible to this client */
+    /* the case must have a submission visible to this client; among its
+     * destinations (a case may span several) the token's kid picks one */
     aw_tx_t *tx;
     if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
     aw_sql_t *q;
     char dest_id[AW_UUID_STRLEN + 1] = "";
+    bool visible = false;
+    dl_dest_t dd = {0};
     int rc = aw_sql_query(tx,
-                          "SELECT s.destination_id FROM delivery_submissions s"
+                          "SELECT DISTINCT s.destination_id FROM delivery_submissions s"
                           " JOIN delivery_client_destinations cd"
                           " ON cd.destination_id = s.destination_id"
-                          " WHERE s.case_id = $1 AND cd.client_id = $2 LIMIT 1",
+                          " WHERE s.case_id = $1 AND cd.client_id = $2"
+                          " ORDER BY s.destination_id LIMIT 50",
                           &q, &err, "tt", aw_uuid_valid(cid) ? cid : "", c.id);
+    json_t *ids = json_array();
     if (rc == 0) {
-        if ((rc = aw_sql_step(q, &err)) == 1)
-            snprintf(dest_id, sizeof dest_id, "%s", aw_sql_col_text(q, 0));
+        while ((rc = aw_sql_step(q, &err)) == 1)
+            json_array_append_new(ids, json_string(aw_sql_col_text(q, 0)));
         aw_sql_done(q);
     }
-    dl_dest_t dd = {0};
-    if (rc >= 0 && dest_id[0]) rc = dl_dest_get(tx, dest_id, &dd, &err);
+    size_t di;
+    json_t *dv;
+    json_array_foreach(ids, di, dv) {
+        if (rc < 0 || dest_id[0]) break;
+        visible = true;
+        dl_dest_t cand;
+        if ((rc = dl_dest_get(tx, json_string_value(dv), &cand, &err)) != 0) break;
+        if (strcmp(cand.sig_kid, kidb) == 0) {
+            dd = cand;
+            snprintf(dest_id, sizeof dest_id, "%s", cand.id);
+        } else {
+            dl_dest_clear(&cand);
+        }
+    }
+    json_decref(ids);
     aw_store_rollback(tx);
-    if (rc < 0) return dl_store_error(resp, &err);
-    if (!dest_id[0]) {
+    if (rc < 0) {
+        dl_dest_clear(&dd);
+        return dl_store_error(resp, &err);
+    }
+    if (!visible) {
         dl_problem(resp, 404, DL_PROBLEM("case-not-found"), "Case not found",
                    "there is no case with this id for this client");
         return;
     }
-    if (strcmp(kidb, dd.sig_kid) != 0) {
-        dl_dest_clear(&dd);
+    if (!dest_id[0]) {
         set_problem(resp, 422, "invalid-event",
                     "the token's kid is not the signing key of the destination", NULL);
         return;

@@ -773,3 +773,35 @@ TEST(conf_sender_callback_on_new_events) {
     aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
+
+TEST(conf_case_of_another_sender_cannot_be_joined) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    dl_sub_t s;
+    json_t *tags = submitted(&e, &s);
+    json_decref(tags);
+    char id2[64], sec2[128], tok2[128];
+    dl_make_client(&e, "sender", NULL, id2, sec2);
+    dl_token(e.srv.port, id2, sec2, tok2);
+    char body[600];
+    snprintf(body, sizeof body,
+             "{\"destinationId\":\"%s\",\"caseId\":\"%s\",\"announcedAttachments\":[],"
+             "\"serviceType\":{\"identifier\":\"urn:de:fim:leika:leistung:%s\"}}",
+             e.dest, s.cid, DL_LEIKA);
+    aw_tc_resp_t r;
+    dl_req(e.srv.port, "POST", "/v1/submissions", tok2, "application/json", body, strlen(body), &r);
+    problem_is(&r, 404, "case-not-found");
+    aw_tc_resp_free(&r);
+    char path[200];
+    snprintf(path, sizeof path, "/v1/cases/%s/events", s.cid);
+    dl_req(e.srv.port, "GET", path, tok2, NULL, NULL, 0, &r);
+    problem_is(&r, 404, "case-not-found");
+    aw_tc_resp_free(&r);
+    /* the case's own sender may add a submission to it */
+    dl_req(e.srv.port, "POST", "/v1/submissions", e.stoken, "application/json", body, strlen(body),
+           &r);
+    ASSERT_EQ(r.status, 201);
+    ASSERT_CONTAINS(r.body, s.cid);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
