@@ -28,6 +28,7 @@ static int cmd_version(int argc, char **argv) {
 static const command_t COMMANDS[] = {
     {"serve", aw_app_cli_serve, "run the HTTP server"},
     {"demo", aw_app_cli_demo, "run the server with the demo data (SQLite under var/)"},
+    {"routes", aw_app_cli_routes, "list the HTTP routes this build serves"},
     {"version", cmd_version, "print the version"},
     {"schema", aw_fim_cli_schema, "read, check, show, export and validate FIM schemas"},
     {"keys", aw_jose_cli_keys, "create encryption and signature keys (JWK)"},

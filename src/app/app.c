@@ -375,15 +375,19 @@ int aw_app_run(const aw_app_config_t *c) {
     aw_app_t app = {.cfg = c};
     aw_ops_t *ops = NULL;
     int code = 1;
-    bool started = false;
+    bool registered = false, started = false;
     if (load_operator_token(c, &app.operator_auth, &err) || aw_ops_open(c, &ops, &err)) {
         fprintf(stderr, "amtsweg: %s\n", err.msg);
         aw_log_error("server.start", "outcome=failed");
         return 1;
     }
     app.store = aw_ops_store(ops);
-    if (aw_http_server_new(&c->http, &app.srv, &err) || aw_ops_register(ops, app.srv, &err) ||
-        aw_app_modules_register(&app, &err) || aw_http_server_start(app.srv, &err)) {
+    if (aw_http_server_new(&c->http, &app.srv, &err) || aw_ops_register(ops, app.srv, &err)) {
+        fprintf(stderr, "amtsweg: %s\n", err.msg);
+        goto out;
+    }
+    registered = true; /* modules may have allocated even when registering failed */
+    if (aw_app_modules_register(&app, &err) || aw_http_server_start(app.srv, &err)) {
         fprintf(stderr, "amtsweg: %s\n", err.msg);
         goto out;
     }
@@ -409,7 +413,8 @@ int aw_app_run(const aw_app_config_t *c) {
     aw_log_info("server.stopped", "unfinished=%d", left);
     code = 0;
 out:
-    if (started) aw_app_modules_stop(&app);
+    (void)started;
+    if (registered) aw_app_modules_stop(&app);
     aw_http_server_free(app.srv);
     aw_ops_close(ops);
     return code;
@@ -432,4 +437,36 @@ int aw_app_cli_demo(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     c.demo = true;
     return aw_app_run(&c);
+}
+
+int aw_app_cli_routes(int argc, char **argv) {
+    aw_app_config_t c;
+    int rc = parse_cli(&c, argc, argv,
+                       "Prints every HTTP route this build serves (METHOD TEMPLATE), as `serve`\n"
+                       "with the same options would register them, and exits.");
+    if (rc) return rc < 0 ? 0 : rc;
+    aw_log_set_level(AW_LOG_WARN);
+    aw_err_t err;
+    aw_app_t app = {.cfg = &c};
+    aw_ops_t *ops = NULL;
+    int code = 1;
+    if (aw_ops_open(&c, &ops, &err)) {
+        fprintf(stderr, "amtsweg: %s\n", err.msg);
+        return 1;
+    }
+    app.store = aw_ops_store(ops);
+    if (aw_http_server_new(&c.http, &app.srv, &err) == 0) {
+        if (aw_ops_register(ops, app.srv, &err) || aw_app_modules_register(&app, &err)) {
+            fprintf(stderr, "amtsweg: %s\n", err.msg);
+        } else {
+            const char *method, *path;
+            for (size_t i = 0; aw_http_server_route_at(app.srv, i, &method, &path); i++)
+                printf("%s %s\n", method, path);
+            code = 0;
+        }
+        aw_app_modules_stop(&app);
+    }
+    aw_http_server_free(app.srv);
+    aw_ops_close(ops);
+    return code;
 }

@@ -60,5 +60,6 @@ int aw_app_run(const aw_app_config_t *c);
 /* CLI entry points (argv[0] is the subcommand). */
 int aw_app_cli_serve(int argc, char **argv);
 int aw_app_cli_demo(int argc, char **argv);
+int aw_app_cli_routes(int argc, char **argv);
 
 #endif

@@ -5,7 +5,7 @@
  *    GET /v1/catalog/services/{leikaKey}[?ars=] (a service as the
  *    responsible authority offers it), GET /v1/services?q=[&ars=] (finder
  *    ranking joined with jurisdiction, when a finder is attached);
- *  - the admin API under /v1/admin/ (operator token, problem+json):
+ *  - the admin API under /admin/v1/ (operator token, problem+json):
  *    services, areas, authorities, their per-service parameters,
  *    responsibilities, imports and the audit log.
  * docs/catalog.md and docs/openapi.yaml describe every path.

@@ -288,8 +288,13 @@ void aw_fim_errors_json(const aw_fim_errors_t *e, aw_buf_t *out);
  * failure. The schema's attached overlay (if any) is evaluated too. */
 int aw_fim_validate_json(const aw_fim_schema_t *s, const void *json, aw_fim_errors_t *errs,
                          aw_err_t *err);
-/* Parses (JSON_REJECT_DUPLICATES, size and depth bounds) and validates.
- * A syntax error is a single error with code "syntax". */
+/* Validates JSON text (size and depth bounds, duplicate keys and invalid
+ * UTF-8 refused). Without an overlay this runs a one-pass streaming
+ * validator straight on the text; anything it does not judge (and every
+ * document when an overlay is attached) goes through jansson with
+ * JSON_REJECT_DUPLICATES — same verdicts and errors either way. A syntax
+ * error is a single error with code "syntax". Thread-safe for a shared,
+ * loaded schema. */
 int aw_fim_validate(const aw_fim_schema_t *s, const char *json, size_t len, aw_fim_errors_t *errs,
                     aw_err_t *err);
 
@@ -349,9 +354,9 @@ const aw_fim_qmsg_t *aw_fim_quality_checks(size_t *n);
 
 /* ---- sample documents (tests, differential test, benchmark) --------------- */
 
-/* Generates a submission document for the schema from a seed. With
- * `invalid` set, a few random mutations make it likely (not certain) to be
- * invalid. Appends JSON text to out. */
+/* Generates a submission document for the schema from a seed (every third
+ * seed gives a sparse one). With `invalid` set, a few random mutations make
+ * it likely (not certain) to be invalid. Appends one line of JSON to out. */
 int aw_fim_sample_json(const aw_fim_schema_t *s, uint64_t seed, bool invalid, aw_buf_t *out);
 
 /* ---- command line --------------------------------------------------------- */

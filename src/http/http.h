@@ -119,6 +119,9 @@ void aw_http_resp_problem_json(aw_http_resp_t *resp, json_t *problem);
 /* Server lifecycle. Routes are added before aw_http_server_start. */
 int aw_http_server_new(const aw_http_config_t *cfg, aw_http_server_t **out, aw_err_t *err);
 int aw_http_server_route(aw_http_server_t *s, const aw_route_spec_t *spec, aw_err_t *err);
+/* The i-th registered route; false past the end. */
+bool aw_http_server_route_at(const aw_http_server_t *s, size_t i, const char **method,
+                             const char **path);
 /* Binds, listens and starts the threads. Clear errors for a taken port or
  * an address that cannot be bound. */
 int aw_http_server_start(aw_http_server_t *s, aw_err_t *err);
@@ -129,7 +132,15 @@ uint16_t aw_http_server_port(const aw_http_server_t *s);
 int aw_http_server_stop(aw_http_server_t *s);
 void aw_http_server_free(aw_http_server_t *s);
 
-/* Metrics text (Prometheus exposition) of the HTTP layer, appended to out. */
+/* Modules add their own metric families to GET /metrics: `fn` appends
+ * Prometheus text to out (called on a request thread; must be thread-safe).
+ * Register before start. */
+typedef void (*aw_http_metrics_fn)(void *ctx, aw_buf_t *out);
+int aw_http_server_add_metrics(aw_http_server_t *s, aw_http_metrics_fn fn, void *ctx,
+                               aw_err_t *err);
+
+/* Metrics text (Prometheus exposition) of the HTTP layer and of every
+ * registered module writer, appended to out. */
 void aw_http_server_metrics(aw_http_server_t *s, aw_buf_t *out);
 unsigned aw_http_server_inflight(const aw_http_server_t *s);
 /* True once aw_http_server_stop has begun. */

@@ -82,6 +82,12 @@ struct aw_http_server {
 
     _Atomic uint64_t killed_slow;
     _Atomic uint64_t aborted;
+
+    struct {
+        aw_http_metrics_fn fn;
+        void *ctx;
+    } writers[16];
+    size_t nwriters;
 };
 
 struct aw_http__priv {
@@ -267,6 +273,25 @@ int aw_http_server_route(aw_http_server_t *s, const aw_route_spec_t *spec, aw_er
     }
     s->specs[s->nspecs++] = *spec;
     return 0;
+}
+
+int aw_http_server_add_metrics(aw_http_server_t *s, aw_http_metrics_fn fn, void *ctx,
+                               aw_err_t *err) {
+    if (s->mhd) return aw_err_set(err, AW_ESTATE, "metrics writers must be added before start");
+    if (s->nwriters == sizeof s->writers / sizeof *s->writers)
+        return aw_err_set(err, AW_ETOOBIG, "too many metrics writers");
+    s->writers[s->nwriters].fn = fn;
+    s->writers[s->nwriters].ctx = ctx;
+    s->nwriters++;
+    return 0;
+}
+
+bool aw_http_server_route_at(const aw_http_server_t *s, size_t i, const char **method,
+                             const char **path) {
+    if (i >= s->nspecs) return false;
+    *method = s->specs[i].method;
+    *path = s->specs[i].path;
+    return true;
 }
 
 uint16_t aw_http_server_port(const aw_http_server_t *s) {
@@ -841,4 +866,5 @@ void aw_http_server_metrics(aw_http_server_t *s, aw_buf_t *out) {
                   atomic_load(&s->nconns), atomic_load(&s->inflight),
                   (unsigned long long)atomic_load(&s->killed_slow),
                   (unsigned long long)atomic_load(&s->aborted));
+    for (size_t i = 0; i < s->nwriters; i++) s->writers[i].fn(s->writers[i].ctx, out);
 }

@@ -78,7 +78,7 @@ static void upload(aw_tc_server_t *s, const char *kind, const char *file) {
     size_t len;
     char *data = aw_test_read_file(path, &len);
     ASSERT(data);
-    snprintf(url, sizeof url, "/v1/admin/import/%s?source=%s", kind, file);
+    snprintf(url, sizeof url, "/admin/v1/import/%s?source=%s", kind, file);
     aw_tc_resp_t r;
     aw_tc_request(s->port, "POST", url, AUTH "Content-Type: text/tab-separated-values\r\n", data,
                   len, &r);
@@ -93,20 +93,20 @@ static void seed(aw_tc_server_t *s) {
     upload(s, "services", "services-small.tsv");
     const char *hdr = AUTH "Content-Type: application/json\r\nX-Amtsweg-Actor: tester\r\n";
     ASSERT_EQ(
-        req(s, "POST", "/v1/admin/authorities", hdr,
+        req(s, "POST", "/admin/v1/authorities", hdr,
             "{\"slug\":\"kreis\",\"name\":\"Kreis Dithmarschen\",\"destinationId\":\"dest-k\","
             "\"address\":{\"street\":\"Stettiner Str. 30\",\"postalCode\":\"25746\","
             "\"city\":\"Heide\"},\"contacts\":{\"phone\":\"+49 481 1\"}}",
             NULL),
         201);
-    ASSERT_EQ(req(s, "POST", "/v1/admin/authorities", hdr,
+    ASSERT_EQ(req(s, "POST", "/admin/v1/authorities", hdr,
                   "{\"slug\":\"heide\",\"name\":\"Stadt Heide\",\"destinationId\":\"dest-h\"}",
                   NULL),
               201);
-    ASSERT_EQ(req(s, "POST", "/v1/admin/responsibilities", hdr,
+    ASSERT_EQ(req(s, "POST", "/admin/v1/responsibilities", hdr,
                   "{\"leikaKey\":\"" DOG "\",\"ars\":\"01051\",\"authority\":\"kreis\"}", NULL),
               201);
-    ASSERT_EQ(req(s, "POST", "/v1/admin/responsibilities", hdr,
+    ASSERT_EQ(req(s, "POST", "/admin/v1/responsibilities", hdr,
                   "{\"leikaKey\":\"" DOG "\",\"ars\":\"010510044044\",\"authority\":\"heide\"}",
                   NULL),
               201);
@@ -264,7 +264,7 @@ TEST_T(rate_limit_429_with_headers, 60) {
     ASSERT_CONTAINS(aw_tc_header(&r, "Content-Type"), "application/problem+json");
     aw_tc_resp_free(&r);
     /* the admin API is not rate limited by the routing budget */
-    aw_tc_request(s.port, "GET", "/v1/admin/audit", AUTH, NULL, 0, &r);
+    aw_tc_request(s.port, "GET", "/admin/v1/audit", AUTH, NULL, 0, &r);
     ASSERT_EQ(r.status, 200);
     aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&s), 0);
@@ -276,39 +276,39 @@ TEST_T(admin_requires_operator_token_and_is_audited, 60) {
     json_t *j;
     const char *svc = "{\"name\":\"Hundesteuer Anmeldung\",\"fees\":\"keine\"}";
     const char *json_ct = "Content-Type: application/json\r\n";
-    ASSERT_EQ(req(&s, "PUT", "/v1/admin/services/" DOG, json_ct, svc, &j), 401);
+    ASSERT_EQ(req(&s, "PUT", "/admin/v1/services/" DOG, json_ct, svc, &j), 401);
     json_decref(j);
-    ASSERT_EQ(req(&s, "PUT", "/v1/admin/services/" DOG,
+    ASSERT_EQ(req(&s, "PUT", "/admin/v1/services/" DOG,
                   "Authorization: Bearer wrong-token-wrong-token\r\nContent-Type: "
                   "application/json\r\n",
                   svc, &j),
               401);
     json_decref(j);
-    ASSERT_EQ(req(&s, "GET", "/v1/admin/audit", NULL, NULL, &j), 401);
+    ASSERT_EQ(req(&s, "GET", "/admin/v1/audit", NULL, NULL, &j), 401);
     json_decref(j);
-    ASSERT_EQ(req(&s, "POST", "/v1/admin/import/plz", NULL, "plz\tags\n", &j), 401);
+    ASSERT_EQ(req(&s, "POST", "/admin/v1/import/plz", NULL, "plz\tags\n", &j), 401);
     json_decref(j);
     const char *hdr = AUTH "Content-Type: application/json\r\nX-Amtsweg-Actor: alice\r\n";
-    ASSERT_EQ(req(&s, "PUT", "/v1/admin/services/" DOG, hdr, svc, &j), 201);
+    ASSERT_EQ(req(&s, "PUT", "/admin/v1/services/" DOG, hdr, svc, &j), 201);
     ASSERT_STR(json_string_value(json_object_get(j, "fees")), "keine");
     json_decref(j);
-    ASSERT_EQ(req(&s, "PUT", "/v1/admin/services/" DOG, hdr, "{\"name\":\"Hundesteuer\"}", &j),
+    ASSERT_EQ(req(&s, "PUT", "/admin/v1/services/" DOG, hdr, "{\"name\":\"Hundesteuer\"}", &j),
               200);
     json_decref(j);
     /* problem+json naming the field */
-    ASSERT_EQ(req(&s, "PUT", "/v1/admin/services/" DOG, hdr, "{\"name\":7}", &j), 400);
+    ASSERT_EQ(req(&s, "PUT", "/admin/v1/services/" DOG, hdr, "{\"name\":7}", &j), 400);
     ASSERT_CONTAINS(json_string_value(json_object_get(j, "detail")), "name");
     json_decref(j);
-    ASSERT_EQ(req(&s, "DELETE", "/v1/admin/services/" DOG, AUTH, NULL, NULL), 204);
-    ASSERT_EQ(req(&s, "DELETE", "/v1/admin/services/" DOG, AUTH, NULL, &j), 404);
+    ASSERT_EQ(req(&s, "DELETE", "/admin/v1/services/" DOG, AUTH, NULL, NULL), 204);
+    ASSERT_EQ(req(&s, "DELETE", "/admin/v1/services/" DOG, AUTH, NULL, &j), 404);
     json_decref(j);
-    ASSERT_EQ(req(&s, "POST", "/v1/admin/import/nope", AUTH, "x", &j), 404);
+    ASSERT_EQ(req(&s, "POST", "/admin/v1/import/nope", AUTH, "x", &j), 404);
     json_decref(j);
-    ASSERT_EQ(req(&s, "POST", "/v1/admin/import/xzufi", AUTH, "<broken", &j), 400);
+    ASSERT_EQ(req(&s, "POST", "/admin/v1/import/xzufi", AUTH, "<broken", &j), 400);
     ASSERT_CONTAINS(json_string_value(json_object_get(j, "detail")), ":1:");
     json_decref(j);
     /* audit: newest first, who and what */
-    ASSERT_EQ(req(&s, "GET", "/v1/admin/audit", AUTH, NULL, &j), 200);
+    ASSERT_EQ(req(&s, "GET", "/admin/v1/audit", AUTH, NULL, &j), 200);
     ASSERT_EQ(json_integer_value(json_object_get(j, "total")), 3);
     json_t *e = json_object_get(j, "entries");
     ASSERT_STR(json_string_value(json_object_get(json_array_get(e, 0), "action")), "delete");
@@ -361,7 +361,7 @@ TEST_T(cli_import_and_efa_service_view, 120) {
     const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" TOKEN, NULL};
     aw_tc_start(&s, args, env);
     json_t *j;
-    ASSERT_EQ(req(&s, "PUT", "/v1/admin/authorities/OE-77/services/" DOG,
+    ASSERT_EQ(req(&s, "PUT", "/admin/v1/authorities/OE-77/services/" DOG,
                   AUTH "Content-Type: application/json\r\n", "{\"fees\":\"7 € Heide-Gebühr\"}", &j),
               200);
     json_decref(j);
@@ -374,7 +374,7 @@ TEST_T(cli_import_and_efa_service_view, 120) {
     ASSERT_EQ(req(&s, "GET", "/v1/catalog/services/" DOG, NULL, NULL, &j), 200);
     ASSERT_STR(json_string_value(json_object_get(j, "fees")), "keine Gebühr");
     json_decref(j);
-    ASSERT_EQ(req(&s, "GET", "/v1/admin/audit?limit=10", AUTH, NULL, &j), 200);
+    ASSERT_EQ(req(&s, "GET", "/admin/v1/audit?limit=10", AUTH, NULL, &j), 200);
     json_t *e = json_array_get(json_object_get(j, "entries"), 1);
     ASSERT_STR(json_string_value(json_object_get(e, "objectType")), "xzufi");
     json_decref(j);
