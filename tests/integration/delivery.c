@@ -250,3 +250,33 @@ TEST_T(delivery_end_to_end_postgres, 180) {
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
     aw_pg_harness_stop(&pg);
 }
+
+TEST_T(delivery_large_attachment_streams_through, 180) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    /* 6 MiB: many body chunks on the way in, streamed decryption in the inbox */
+    size_t n = 6u * 1024 * 1024;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) big[i] = (char)('a' + (i * 7919) % 26);
+    big[n] = 0;
+    const char *ids[] = {"4b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001"};
+    const char *pts[] = {big};
+    dl_sub_t s;
+    ASSERT_EQ(dl_send(&e, "{\"gross\":true}", NULL, ids, pts, 1, &s), 202);
+    char out[700];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    ASSERT_EQ(dl_inbox(&e, out), 0);
+    char f[900];
+    snprintf(f, sizeof f, "%s/%s/attachments/%s_beleg.txt", out, s.cid, ids[0]);
+    size_t got_n = 0;
+    char *got = aw_test_read_file(f, &got_n);
+    ASSERT_NOT_NULL(got);
+    ASSERT_EQ(got_n, n);
+    ASSERT(memcmp(got, big, n) == 0);
+    free(got);
+    free(big);
+    json_t *log = dl_events(&e, e.stoken, s.cid);
+    ASSERT_EQ(json_array_size(log), 3);
+    json_decref(log);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
