@@ -18,12 +18,12 @@ typedef struct {
 
 int aw_fim_genericode_parse(const char *xml, size_t len, const char *name, aw_arena_t *arena,
                             aw_fim_codelist_t **out, aw_err_t *err) {
-    return aw_fim__genericode_parse_cols(xml, len, name, arena, NULL, NULL, out, err);
+    return aw_fim__genericode_parse_cols(xml, len, name, arena, NULL, NULL, NULL, out, err);
 }
 
 int aw_fim__genericode_parse_cols(const char *xml, size_t len, const char *name, aw_arena_t *arena,
                                   const char *want_key, const char *want_name,
-                                  aw_fim_codelist_t **out, aw_err_t *err) {
+                                  const char *want_help, aw_fim_codelist_t **out, aw_err_t *err) {
     *out = NULL;
     xmlDocPtr doc;
     int rc = aw_fim__xml_read(xml, len, name, &doc, err);
@@ -93,10 +93,11 @@ int aw_fim__genericode_parse_cols(const char *xml, size_t len, const char *name,
         return aw_err_set(err, AW_EINVAL, "%s: code list %s has no columns", name,
                           cl->canonical_uri);
     }
-    /* XDF3 fields may name the columns (codeKey/nameKey): a key id or a column id */
-    const char *wants[2] = {want_key, want_name};
-    const char **cols_out[2] = {&key_col, &name_col};
-    for (int w = 0; w < 2; w++) {
+    /* XDF3 fields may name the columns (codeKey/nameKey/helpKey): a key id or a column id */
+    const char *help_col = NULL;
+    const char *wants[3] = {want_key, want_name, want_help};
+    const char **cols_out[3] = {&key_col, &name_col, &help_col};
+    for (int w = 0; w < 3; w++) {
         if (!wants[w]) continue;
         const char *found = NULL;
         for (size_t i = 0; i < nkeys && !found; i++)
@@ -139,6 +140,7 @@ int aw_fim__genericode_parse_cols(const char *xml, size_t len, const char *name,
                 code->code = t;
             else if (t && name_col && strcmp(col, name_col) == 0)
                 code->label = t;
+            if (t && *t && help_col && strcmp(col, help_col) == 0) code->help = t;
             xmlFree(ref);
             col_i++;
         }

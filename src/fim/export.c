@@ -124,9 +124,21 @@ static void field_def(aw_buf_t *b, const aw_fim_elem_t *e) {
     uint32_t minl = c->has_min_len && c->min_len > 1 ? c->min_len : 1;
     aw_buf_printf(b, ",\"minLength\":%u", minl);
     if (c->has_max_len) aw_buf_printf(b, ",\"maxLength\":%u", c->max_len);
-    if (c->pattern_re && c->pattern_ecma) {
+    bool own = c->pattern_re && c->pattern_ecma;
+    if (own) {
         aw_buf_puts(b, ",\"pattern\":");
         str(b, c->pattern_ecma);
+    }
+    if (e->datatype == AW_FIM_DT_TEXT_LATIN) {
+        /* String.Latin+ (DIN SPEC 91379 type C); a second pattern goes into allOf */
+        aw_buf_t re = AW_BUF_INIT;
+        aw_fim_latin_ecma_pattern(&re);
+        aw_buf_puts(b, own ? ",\"allOf\":[{\"pattern\":" : ",\"pattern\":");
+        aw_buf_putc(b, '"');
+        aw_buf_json_str(b, re.data, re.len);
+        aw_buf_putc(b, '"');
+        if (own) aw_buf_puts(b, "}]");
+        aw_buf_free(&re);
     }
 }
 
@@ -142,8 +154,20 @@ static void def(const aw_fim_schema_t *s, aw_buf_t *b, const aw_fim_elem_t *e) {
     if (e->kind == AW_FIM_GROUP) {
         props(b, e);
         aw_fim__overlay_json_schema(s, e, b);
-    } else
+    } else {
         field_def(b, e);
+        if (aw_fim__locked(e)) { /* the preset is the only value */
+            double x = 0;
+            char t = aw_fim__locked_type(e, &x);
+            aw_buf_puts(b, ",\"const\":");
+            if (t == 'n')
+                aw_buf_printf(b, "%.17g", x);
+            else if (t == 'b')
+                aw_buf_puts(b, x != 0 ? "true" : "false");
+            else
+                str(b, e->content);
+        }
+    }
     aw_buf_putc(b, '}');
 }
 

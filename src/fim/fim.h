@@ -147,6 +147,7 @@ struct aw_fim_elem {
     aw_fim_codelist_t *codelist;       /* NULL when none */
     const char *max_size, *media_type; /* XDF3 file fields */
     const char *code_key, *name_key;   /* XDF3: genericode columns to use, may be NULL */
+    const char *help_key; /* XDF3 helpKey: the column of help texts for codes (code->help) */
     /* groups */
     size_t nchildren;
     aw_fim_edge_t *children;
@@ -248,6 +249,21 @@ int aw_fim_xsdre_compile(const char *xsd, void **out, aw_err_t *err);
 int aw_fim_xsdre_match(const void *re, const char *s, size_t len);
 void aw_fim_xsdre_free(void *re);
 
+/* ---- text_latin: DIN SPEC 91379 (String.Latin+ 1.2) ---------------------- */
+
+/* Whether a code point belongs to String.Latin+ 1.2 as XÖV uses it: DIN SPEC
+ * 91379 data type C (normative letters, non-letters N1-N4, combining
+ * diacritics); docs/fim.md says why. */
+bool aw_fim_latin_cp(uint32_t cp);
+/* Checks UTF-8 text; on the first character outside the set returns false
+ * and sets its byte offset and code point (either may be NULL). */
+bool aw_fim_latin_check(const char *s, size_t len, size_t *bad_off, uint32_t *bad_cp);
+/* Appends the same set as an anchored ECMAScript (u flag) pattern. */
+void aw_fim_latin_ecma_pattern(aw_buf_t *out);
+/* The error message for a refused character, German and English, naming it
+ * as U+XXXX (and itself when visible). */
+void aw_fim_latin_describe(uint32_t cp, char *de, char *en, size_t n);
+
 /* ---- validation ---------------------------------------------------------- */
 
 /* One problem with a submission. Strings are owned by the error list.
@@ -260,7 +276,8 @@ typedef struct aw_fim_error {
     const char *label;             /* element label, may be "" */
     const char *code;              /* stable: required, type, minLength, maxLength,
                                       pattern, minimum, maximum, enum, minItems,
-                                      maxItems, unknown, format, rule, forbidden */
+                                      maxItems, unknown, format, rule, forbidden,
+                                      charset (text_latin), const (locked) */
     const char *text_de, *text_en; /* message without label */
     const char *msg_de, *msg_en;   /* "Label: message" */
     const aw_fim_elem_t *elem;     /* NULL for document-level errors */

@@ -21,11 +21,12 @@ bool aw_fim__id_eq(const char *a, const char *b);
 /* Parses untrusted XML safely: size bound, no DTD (refused), no network, no
  * entity expansion. The caller frees the document with xmlFreeDoc. */
 int aw_fim__xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *out, aw_err_t *err);
-/* aw_fim_genericode_parse with the code and label columns chosen by a field
- * (XDF3 codeKey/nameKey: a key id or a column id; NULL: the list's own). */
+/* aw_fim_genericode_parse with the code, label and help columns chosen by a
+ * field (XDF3 codeKey/nameKey/helpKey: a key id or a column id; NULL: the
+ * list's own, and no help column). */
 int aw_fim__genericode_parse_cols(const char *xml, size_t len, const char *name, aw_arena_t *arena,
                                   const char *want_key, const char *want_name,
-                                  aw_fim_codelist_t **out, aw_err_t *err);
+                                  const char *want_help, aw_fim_codelist_t **out, aw_err_t *err);
 
 /* Reads a whole file with a size bound (caller frees). */
 int aw_fim__read_file(const char *path, size_t max, char **out, size_t *len, aw_err_t *err);
@@ -83,6 +84,12 @@ void aw_fim__overlay_eval(const aw_fim_schema_t *s, const void *root, aw_fim_err
 int aw_fim__overlay_json_schema(const aw_fim_schema_t *s, const aw_fim_elem_t *g, aw_buf_t *out);
 /* Lists the rules JSON Schema cannot express ("R1 (line 3), ..."). */
 int aw_fim__overlay_not_exported(const aw_fim_schema_t *s, aw_buf_t *out);
+
+/* Locked fields (feldart "locked", XDF "gesperrt") with a preset: the value
+ * must equal the preset, as a number for numeric types and a boolean for
+ * bool when the preset reads as one, else as a string. */
+bool aw_fim__locked(const aw_fim_elem_t *e);
+char aw_fim__locked_type(const aw_fim_elem_t *e, double *num); /* 'n', 'b' or 's' */
 
 /* Adds an error to a list (strings are copied). */
 void aw_fim__error_add(aw_fim_errors_t *errs, const char *path, const aw_fim_elem_t *e,

@@ -477,6 +477,7 @@ static int parse_elem(ctx_t *c, xmlNodePtr n, aw_fim_kind_t kind, uint32_t depth
         if (c->v == 3) {
             e->code_key = nonempty(aw_fim__text(c->a, aw_fim__child(n, "codeKey")));
             e->name_key = nonempty(aw_fim__text(c->a, aw_fim__child(n, "nameKey")));
+            e->help_key = nonempty(aw_fim__text(c->a, aw_fim__child(n, "helpKey")));
         }
         e->max_size = nonempty(aw_fim__text(c->a, aw_fim__child(n, "maxSize")));
         e->media_type = nonempty(aw_fim__text(c->a, aw_fim__child(n, "mediaType")));
@@ -599,7 +600,7 @@ static int resolve_codelists(ctx_t *c, const char *dir, bool allow_missing) {
         size_t at = 0;
         for (size_t k = 0; k < set.n && !have; k++)
             if (cl_matches(want, set.v[k])) have = set.v[k], at = k;
-        if (have && (e->code_key || e->name_key)) {
+        if (have && (e->code_key || e->name_key || e->help_key)) {
             /* the field reads other columns: a list of its own */
             char *buf;
             size_t len;
@@ -607,7 +608,7 @@ static int resolve_codelists(ctx_t *c, const char *dir, bool allow_missing) {
             rc = aw_fim__read_file(set.paths[at], AW_FIM_MAX_XML_BYTES, &buf, &len, c->err);
             if (!rc) {
                 rc = aw_fim__genericode_parse_cols(buf, len, set.paths[at], c->a, e->code_key,
-                                                   e->name_key, &own, c->err);
+                                                   e->name_key, e->help_key, &own, c->err);
                 free(buf);
             }
             if (rc) {

@@ -206,6 +206,8 @@ static const aw_fim_qmsg_t CHECKS[] = {
      "Bei Datenfeldern mit den Datentypen 'Anlage (Datei)' oder 'Statisches Objekt' darf kein "
      "Pattern angegeben werden.",
      NULL, NULL},
+    {1131, AW_FIM_Q_ERROR, "FehlerKritisch",
+     "Der Text des Attributs entspricht nicht dem Datentyp StringLatin.", NULL, NULL},
     {1139, AW_FIM_Q_NOTE, "Hinweis",
      "Die Multiplizität von Datenfeldern des Typs 'Anlage (Datei)' sollte i. d. R. immer mehrfach, "
      "also 'n:*' sein.",
@@ -432,8 +434,36 @@ static void check_field(qctx_t *q, const aw_fim_elem_t *e) {
     }
 }
 
+/* 1131: XDatenfelder types its texts as String.Latin (DIN SPEC 91379 type C). */
+static void latin_attr(qctx_t *q, const char *id, const char *attr, const char *t) {
+    size_t off;
+    uint32_t cp;
+    if (t && !aw_fim_latin_check(t, strlen(t), &off, &cp))
+        add(q, 1131, id, "%s: U+%04X at byte %zu", attr, (unsigned)cp, off);
+}
+
+static void check_latin(qctx_t *q, const aw_fim_elem_t *e) {
+    const char *id = e->id;
+    latin_attr(q, id, "name", e->name);
+    if (e->label != e->name) latin_attr(q, id, "bezeichnungEingabe", e->label);
+    latin_attr(q, id, "bezeichnungAusgabe", e->label_out);
+    latin_attr(q, id, "hilfetextEingabe", e->help);
+    latin_attr(q, id, "hilfetextAusgabe", e->help_out);
+    latin_attr(q, id, "beschreibung", e->description);
+    latin_attr(q, id, "definition", e->definition);
+    latin_attr(q, id, "bezug", e->bezug);
+    latin_attr(q, id, "inhalt", e->content);
+    for (size_t i = 0; i < e->nrules; i++) {
+        const aw_fim_rule_t *r = &e->rules[i];
+        latin_attr(q, r->id, "name", r->name);
+        latin_attr(q, r->id, "beschreibung", r->description);
+        latin_attr(q, r->id, "freitextRegel", r->text);
+    }
+}
+
 static void check_common(qctx_t *q, const aw_fim_elem_t *e, bool is_root) {
     const char *id = e->id;
+    check_latin(q, e);
     if (!e->name || !*e->name) add(q, 1002, id, NULL);
     if (!id_format_ok(q->s, id, e->kind == AW_FIM_FIELD ? "F" : is_root ? "S" : "G"))
         add(q, 1039, id, "'%s'", id);

@@ -163,6 +163,20 @@ static void gen_value(gen_t *g, const aw_fim_elem_t *e, uint32_t depth) {
     }
     const aw_fim_constraints_t *c = &e->c;
     char buf[512];
+    if (aw_fim__locked(e)) { /* the preset is the only valid value */
+        double x = 0;
+        char t = aw_fim__locked_type(e, &x);
+        if (g->invalid && chance(g, 8)) {
+            jstr(b, strcmp(e->content, "geändert") ? "geändert" : "anders");
+            g->mutations++;
+        } else if (t == 'n')
+            aw_buf_printf(b, "%.17g", x);
+        else if (t == 'b')
+            aw_buf_puts(b, x != 0 ? "true" : "false");
+        else
+            jstr(b, e->content);
+        return;
+    }
     if (e->codelist) {
         if (e->codelist->ncodes == 0 || (g->invalid && chance(g, 5))) {
             jstr(b, "ZZZ-unbekannt");
@@ -250,6 +264,15 @@ static void gen_value(gen_t *g, const aw_fim_elem_t *e, uint32_t depth) {
         }
     } else {
         make_text(g, buf, sizeof buf, minl, maxl, 0);
+    }
+    if (e->datatype == AW_FIM_DT_TEXT_LATIN && g->invalid && chance(g, 8)) {
+        /* outside String.Latin+: Greek omega, Cyrillic zhe, en dash */
+        static const char *const ALIEN[] = {"\xce\xa9", "\xd0\x96", "\xe2\x80\x93"};
+        size_t n = strlen(buf);
+        const char *a = ALIEN[below(g, 3)];
+        if (n > 3) n -= 3; /* keep within the length */
+        snprintf(buf + n, sizeof buf - n, "%s", a);
+        g->mutations++;
     }
     jstr(b, buf);
 }

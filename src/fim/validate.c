@@ -326,6 +326,14 @@ static void check_string(vctx_t *v, const aw_fim_elem_t *e, const char *s, size_
         err(v, e, "maxLength", de, en);
         return;
     }
+    if (e->datatype == AW_FIM_DT_TEXT_LATIN) {
+        uint32_t cp;
+        if (!aw_fim_latin_check(s, len, NULL, &cp)) {
+            aw_fim_latin_describe(cp, de, en, sizeof de);
+            err(v, e, "charset", de, en);
+            return;
+        }
+    }
     if (pat_bad) {
         if (digits) {
             err(v, e, "pattern", "Bitte nur Ziffern im vorgegebenen Format eingeben.",
@@ -381,7 +389,62 @@ typedef struct {
     double x;
 } scalar_t;
 
+static void check_value(vctx_t *v, const aw_fim_elem_t *e, const scalar_t *sc);
+
+/* Whether a value equals a locked field's preset (inhalt), compared as the
+ * field's JSON type (docs/fim.md, "Locked fields"; the export's "const"). */
+static bool locked_matches(const aw_fim_elem_t *e, int kind, const char *s, double x);
+
 static void check_field(vctx_t *v, const aw_fim_elem_t *e, const scalar_t *sc) {
+    size_t before = v->errs->n;
+    check_value(v, e, sc);
+    if (v->errs->n != before || v->errs->truncated || !aw_fim__locked(e)) return;
+    if (!locked_matches(e, sc->kind, sc->s, sc->x)) {
+        char de[300], en[300];
+        snprintf(de, sizeof de, "Dieses Feld ist gesperrt; der Wert muss \"%.200s\" sein.",
+                 e->content);
+        snprintf(en, sizeof en, "This field is locked; its value must be \"%.200s\".", e->content);
+        err(v, e, "const", de, en);
+    }
+}
+
+bool aw_fim__locked(const aw_fim_elem_t *e) {
+    return e->kind == AW_FIM_FIELD && e->feldart == AW_FIM_FA_LOCKED && e->content && *e->content;
+}
+
+/* JSON type of a locked preset: 'n' number, 'b' boolean, 's' string. */
+char aw_fim__locked_type(const aw_fim_elem_t *e, double *num) {
+    const char *c = e->content;
+    if (e->codelist) return 's';
+    switch (e->datatype) {
+    case AW_FIM_DT_NUM:
+    case AW_FIM_DT_NUM_INT:
+    case AW_FIM_DT_NUM_CURRENCY:
+        return aw_fim__parse_num(c, num) ? 'n' : 's';
+    case AW_FIM_DT_BOOL:
+        if (strcmp(c, "true") == 0 || strcmp(c, "false") == 0) {
+            *num = c[0] == 't';
+            return 'b';
+        }
+        return 's';
+    default:
+        return 's';
+    }
+}
+
+static bool locked_matches(const aw_fim_elem_t *e, int kind, const char *s, double x) {
+    double num = 0;
+    switch (aw_fim__locked_type(e, &num)) {
+    case 'n':
+        return (kind == SC_INT || kind == SC_REAL) && x == num;
+    case 'b':
+        return kind == SC_BOOL && x == num;
+    default:
+        return kind == SC_STR && strcmp(s, e->content) == 0;
+    }
+}
+
+static void check_value(vctx_t *v, const aw_fim_elem_t *e, const scalar_t *sc) {
     if (e->codelist) {
         if (sc->kind != SC_STR) {
             type_error(v, e);
@@ -481,6 +544,7 @@ static void validate_value(vctx_t *v, const aw_fim_elem_t *e, json_t *val) {
     case JSON_TRUE:
     case JSON_FALSE:
         sc.kind = SC_BOOL;
+        sc.x = json_is_true(val);
         break;
     case JSON_OBJECT:
         sc.kind = SC_OBJ;
@@ -918,6 +982,7 @@ static int svalue(sctx_t *c, const aw_fim_elem_t *e) {
     case 'f':
         if (slit(c, ch == 't' ? "true" : "false", ch == 't' ? 4 : 5)) return BAIL;
         sc.kind = SC_BOOL;
+        sc.x = ch == 't';
         break;
     case 'n':
         if (slit(c, "null", 4)) return BAIL;
