@@ -94,3 +94,10 @@ TEST(every_route_is_documented_and_every_operation_served) {
         }
     ASSERT_EQ(missing, 0);
 }
+
+TEST(openapi_document_is_valid_openapi_3_1) {
+    if (aw_test_sh("command -v node >/dev/null") != 0) TEST_SKIP("node not installed");
+    ASSERT_EQ(aw_test_sh("cd '%s/tests/node' && node openapi-validate.mjs ../../docs/openapi.yaml",
+                         aw_test_srcdir()),
+              0);
+}
