@@ -75,7 +75,7 @@ run: deps
 # `make check T=name` runs the tests whose name contains `name`.
 check: deps
 	@$(MAKE) --no-print-directory format-check
-	@$(MAKE) --no-print-directory $(SAN_BIN) $(TEST_BIN) $(BIN) $(BENCH_BINS)
+	@$(MAKE) -s --no-print-directory $(SAN_BIN) $(TEST_BIN) $(BIN) $(BENCH_BINS)
 	AMTSWEG_BIN=$(abspath $(SAN_BIN)) AMTSWEG_RELEASE_BIN=$(abspath $(BIN)) \
 	AMTSWEG_BUILD=$(abspath $(O)) AMTSWEG_SRC=$(CURDIR) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \

@@ -18,6 +18,12 @@ typedef struct {
 
 int aw_fim_genericode_parse(const char *xml, size_t len, const char *name, aw_arena_t *arena,
                             aw_fim_codelist_t **out, aw_err_t *err) {
+    return aw_fim__genericode_parse_cols(xml, len, name, arena, NULL, NULL, out, err);
+}
+
+int aw_fim__genericode_parse_cols(const char *xml, size_t len, const char *name, aw_arena_t *arena,
+                                  const char *want_key, const char *want_name,
+                                  aw_fim_codelist_t **out, aw_err_t *err) {
     *out = NULL;
     xmlDocPtr doc;
     int rc = aw_fim__xml_read(xml, len, name, &doc, err);
@@ -50,6 +56,8 @@ int aw_fim_genericode_parse(const char *xml, size_t len, const char *name, aw_ar
     column_t cols[64];
     size_t ncols = 0;
     const char *key_col = NULL, *name_col = NULL, *first_key_col = NULL;
+    const char *key_ids[64], *key_refs[64];
+    size_t nkeys = 0;
     xmlNodePtr cs = aw_fim__child(root, "ColumnSet");
     for (xmlNodePtr c = cs ? cs->children : NULL; c; c = c->next) {
         if (aw_fim__is(c, "Column") && ncols < 64) {
@@ -69,6 +77,10 @@ int aw_fim_genericode_parse(const char *xml, size_t len, const char *name, aw_ar
                 if (!first_key_col) first_key_col = rs;
                 if (kid && strcmp((const char *)kid, "codeKey") == 0) key_col = rs;
                 if (kid && strcmp((const char *)kid, "codenameKey") == 0) name_col = rs;
+                if (kid && nkeys < 64) {
+                    key_ids[nkeys] = aw_arena_strdup(arena, (const char *)kid);
+                    key_refs[nkeys++] = rs;
+                }
             }
             xmlFree(kid);
             xmlFree(r);
@@ -80,6 +92,24 @@ int aw_fim_genericode_parse(const char *xml, size_t len, const char *name, aw_ar
         xmlFreeDoc(doc);
         return aw_err_set(err, AW_EINVAL, "%s: code list %s has no columns", name,
                           cl->canonical_uri);
+    }
+    /* XDF3 fields may name the columns (codeKey/nameKey): a key id or a column id */
+    const char *wants[2] = {want_key, want_name};
+    const char **cols_out[2] = {&key_col, &name_col};
+    for (int w = 0; w < 2; w++) {
+        if (!wants[w]) continue;
+        const char *found = NULL;
+        for (size_t i = 0; i < nkeys && !found; i++)
+            if (strcmp(key_ids[i], wants[w]) == 0) found = key_refs[i];
+        for (size_t i = 0; i < ncols && !found; i++)
+            if (strcmp(cols[i].id, wants[w]) == 0) found = cols[i].id;
+        if (!found) {
+            rc = aw_err_set(err, AW_EINVAL, "%s: code list %s has no key or column '%s'", name,
+                            cl->canonical_uri, wants[w]);
+            xmlFreeDoc(doc);
+            return rc;
+        }
+        *cols_out[w] = found;
     }
     if (!name_col)
         for (size_t i = 0; i < ncols; i++)

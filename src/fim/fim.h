@@ -146,6 +146,7 @@ struct aw_fim_elem {
     aw_fim_constraints_t c;
     aw_fim_codelist_t *codelist;       /* NULL when none */
     const char *max_size, *media_type; /* XDF3 file fields */
+    const char *code_key, *name_key;   /* XDF3: genericode columns to use, may be NULL */
     /* groups */
     size_t nchildren;
     aw_fim_edge_t *children;

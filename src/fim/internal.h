@@ -21,6 +21,12 @@ bool aw_fim__id_eq(const char *a, const char *b);
 /* Parses untrusted XML safely: size bound, no DTD (refused), no network, no
  * entity expansion. The caller frees the document with xmlFreeDoc. */
 int aw_fim__xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *out, aw_err_t *err);
+/* aw_fim_genericode_parse with the code and label columns chosen by a field
+ * (XDF3 codeKey/nameKey: a key id or a column id; NULL: the list's own). */
+int aw_fim__genericode_parse_cols(const char *xml, size_t len, const char *name, aw_arena_t *arena,
+                                  const char *want_key, const char *want_name,
+                                  aw_fim_codelist_t **out, aw_err_t *err);
+
 /* Reads a whole file with a size bound (caller frees). */
 int aw_fim__read_file(const char *path, size_t max, char **out, size_t *len, aw_err_t *err);
 

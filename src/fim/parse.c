@@ -474,6 +474,10 @@ static int parse_elem(ctx_t *c, xmlNodePtr n, aw_fim_kind_t kind, uint32_t depth
         parse_praezisierung(c, n, e);
         rc = parse_codelist_ref(c, n, e);
         if (rc) return rc;
+        if (c->v == 3) {
+            e->code_key = nonempty(aw_fim__text(c->a, aw_fim__child(n, "codeKey")));
+            e->name_key = nonempty(aw_fim__text(c->a, aw_fim__child(n, "nameKey")));
+        }
         e->max_size = nonempty(aw_fim__text(c->a, aw_fim__child(n, "maxSize")));
         e->media_type = nonempty(aw_fim__text(c->a, aw_fim__child(n, "mediaType")));
         if (e->c.pattern) {
@@ -503,6 +507,7 @@ static int parse_elem(ctx_t *c, xmlNodePtr n, aw_fim_kind_t kind, uint32_t depth
 
 typedef struct {
     aw_fim_codelist_t **v;
+    char **paths; /* the file of each list, for fields that choose other columns */
     size_t n, cap;
 } cl_set_t;
 
@@ -538,8 +543,12 @@ static int load_dir_lists(ctx_t *c, const char *dir, cl_set_t *set) {
             aw_fim_codelist_t **nv = realloc(set->v, nc * sizeof *nv);
             if (!nv) break;
             set->v = nv;
+            char **np = realloc(set->paths, nc * sizeof *np);
+            if (!np) break;
+            set->paths = np;
             set->cap = nc;
         }
+        set->paths[set->n] = aw_arena_strdup(c->a, path);
         set->v[set->n++] = cl;
     }
     closedir(d);
@@ -587,8 +596,26 @@ static int resolve_codelists(ctx_t *c, const char *dir, bool allow_missing) {
         if (!loaded && dir) load_dir_lists(c, dir, &set);
         loaded = true;
         aw_fim_codelist_t *have = NULL;
+        size_t at = 0;
         for (size_t k = 0; k < set.n && !have; k++)
-            if (cl_matches(want, set.v[k])) have = set.v[k];
+            if (cl_matches(want, set.v[k])) have = set.v[k], at = k;
+        if (have && (e->code_key || e->name_key)) {
+            /* the field reads other columns: a list of its own */
+            char *buf;
+            size_t len;
+            aw_fim_codelist_t *own;
+            rc = aw_fim__read_file(set.paths[at], AW_FIM_MAX_XML_BYTES, &buf, &len, c->err);
+            if (!rc) {
+                rc = aw_fim__genericode_parse_cols(buf, len, set.paths[at], c->a, e->code_key,
+                                                   e->name_key, &own, c->err);
+                free(buf);
+            }
+            if (rc) {
+                aw_err_prefix(c->err, "%s: field %s", c->name, e->id);
+                break;
+            }
+            have = own;
+        }
         if (!have) {
             const char *ref =
                 want->canonical_version_uri ? want->canonical_version_uri : want->canonical_uri;
@@ -610,6 +637,7 @@ static int resolve_codelists(ctx_t *c, const char *dir, bool allow_missing) {
         rc = add_codelist(c, have);
     }
     free(set.v);
+    free(set.paths);
     return rc;
 }
 

@@ -241,3 +241,40 @@ TEST(many_elements_load_linearly) {
     aw_fim_schema_free(s);
     aw_buf_free(&b);
 }
+
+TEST(xdf3_code_and_name_key) {
+    /* a field that takes the codes from the "name" column of C00000021 */
+    const char *t = aw_test_tmpdir();
+    ASSERT_EQ(
+        aw_test_sh("cp %s/tests/data/fim/xdf2/S00000094V1.0_xdf2/C00000021_genericode.xml %s/",
+                   aw_test_srcdir(), t),
+        0);
+    const char *x =
+        "<?xml version=\"1.0\"?><xdf:xdatenfelder.datenfeld.0104 "
+        "xmlns:xdf=\"urn:xoev-de:fim:standard:xdatenfelder_3.0.0\"><xdf:datenfeld>"
+        "<xdf:identifikation><xdf:id>F99000000001</xdf:id></xdf:identifikation>"
+        "<xdf:name>Art</xdf:name><xdf:feldart><code>select</code></xdf:feldart>"
+        "<xdf:datentyp><code>text</code></xdf:datentyp><xdf:codelisteReferenz>"
+        "<xdf:canonicalIdentification>urn:de:fim:codeliste:artbeschäftigungsverhältnis"
+        "</xdf:canonicalIdentification><xdf:version>2018-05-09</xdf:version>"
+        "</xdf:codelisteReferenz><xdf:codeKey>name</xdf:codeKey><xdf:nameKey>code</xdf:nameKey>"
+        "</xdf:datenfeld></xdf:xdatenfelder.datenfeld.0104>";
+    aw_fim_schema_t *s;
+    aw_err_t err;
+    ASSERT_MSG(aw_fim_schema_load_mem(x, strlen(x), "k.xml", t, NULL, &s, &err) == 0, "%s",
+               err.msg);
+    const aw_fim_elem_t *f = aw_fim_schema_find(s, "F99000000001");
+    ASSERT_STR(f->code_key, "name");
+    ASSERT_EQ(f->codelist->ncodes, 9);
+    ASSERT_STR(f->codelist->codes[0].code, "Arbeitnehmerin");
+    ASSERT_STR(f->codelist->codes[0].label, "001");
+    aw_fim_schema_free(s);
+    /* a column that does not exist is a clear error */
+    char *y = strdup(x);
+    char *k = strstr(y, "<xdf:codeKey>name");
+    memcpy(k + 13, "nope", 4);
+    ASSERT_EQ(aw_fim_schema_load_mem(y, strlen(y), "k.xml", t, NULL, &s, &err), AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "F99000000001");
+    ASSERT_CONTAINS(err.msg, "no key or column 'nope'");
+    free(y);
+}
