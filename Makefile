@@ -32,7 +32,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.
 
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wvla -Wformat=2 -Wno-format-truncation
-DEFS    := -D_GNU_SOURCE -DAW_VERSION='"$(VERSION)"'
+DEFS    := -D_GNU_SOURCE -DAW_VERSION='"$(VERSION)"' -DAW_DATADIR='"$(PREFIX)/share/amtsweg/data"'
 INCS    := -Isrc -Itests/runner -Itests/integration -I$(O)/gen $(PKG_CFLAGS)
 
 REL_CFLAGS  := $(WARN) $(DEFS) $(INCS) -O2 -g -fstack-protector-strong \
@@ -166,6 +166,8 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
 
 # ---- install, clean ------------------------------------------------------
+# The data directory is compiled in (AW_DATADIR): build and install with the
+# same PREFIX.
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/amtsweg
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/amtsweg

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/ops.h"
@@ -78,7 +79,7 @@ static const opt_t OPTS[] = {
     {OPT_LOGLEVEL, "log-level", "AMTSWEG_LOG_LEVEL", "LEVEL",
      "debug, info, warn, error or off (default info)"},
     {OPT_DATADIR, "data-dir", "AMTSWEG_DATA_DIR", "DIR",
-     "directory with demo data and schemas (default ./data)"},
+     "directory with demo data and schemas (default ./data, else the installed copy)"},
     {OPT_ADMIN_TOKEN_FILE, "admin-token-file", "AMTSWEG_ADMIN_TOKEN_FILE", "FILE",
      "file holding the operator token for admin APIs (or AMTSWEG_ADMIN_TOKEN)"},
     {OPT_PUBLIC_URL, "public-url", "AMTSWEG_PUBLIC_URL", "URL",
@@ -265,7 +266,9 @@ int aw_app_config_init(aw_app_config_t *c, aw_err_t *err) {
     aw_http_config_defaults(&c->http);
     aw_delivery_config_defaults(&c->delivery);
     c->db = "var/amtsweg.db";
-    c->data_dir = "data";
+    /* ./data in a source tree; the installed copy otherwise. */
+    struct stat sb;
+    c->data_dir = stat("data/demo", &sb) == 0 ? "data" : AW_DATADIR;
     c->log_level = "info";
     c->routing_rate_limit = 600;
     for (size_t i = 0; i < NOPTS; i++) {

@@ -658,14 +658,12 @@ static void h_stats(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                                 (json_int_t)t.events_deleted));
 }
 
-/* Prometheus text for the delivery service (a second scrape path next to
- * /metrics, which belongs to src/app). */
-static void h_metrics(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+/* Prometheus text for the delivery service, appended to GET /metrics. */
+static void write_metrics(void *ctx, aw_buf_t *out) {
     aw_delivery_t *d = ctx;
-    (void)req;
+    aw_buf_t b = AW_BUF_INIT;
     aw_delivery_purge_stats_t t;
     aw_delivery_purge_totals(d, &t);
-    aw_buf_t b = AW_BUF_INIT;
     aw_buf_printf(
         &b,
         "# HELP amtsweg_delivery_purged_total Submissions deleted by deadline, by reason.\n"
@@ -696,8 +694,7 @@ static void h_metrics(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
         }
         aw_store_rollback(tx);
     }
-    aw_http_resp_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
-                      b.len);
+    aw_buf_append(out, b.data ? b.data : "", b.len);
     aw_buf_free(&b);
 }
 
@@ -762,7 +759,6 @@ int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
         {"GET", "/admin/v1/dead-letters", h_dead_list, d, 0, 0, NULL},
         {"POST", "/admin/v1/dead-letters/{jobId}/requeue", h_dead_requeue, d, 0, 0, NULL},
         {"GET", "/admin/v1/delivery/stats", h_stats, d, 0, 0, NULL},
-        {"GET", "/metrics/delivery", h_metrics, d, AW_ROUTE_NOLOG, 0, NULL},
         {"GET", "/v1/destinations/{destinationId}", h_dest_public, d, 0, 0, NULL},
         {"GET", "/v1/destinations/{destinationId}/keys/{kid}", h_dest_key, d, 0, 0, NULL},
     };
@@ -770,5 +766,5 @@ int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
         int rc = aw_http_server_route(srv, &r[i], err);
         if (rc) return rc;
     }
-    return 0;
+    return aw_http_server_add_metrics(srv, write_metrics, d, err);
 }

@@ -244,7 +244,7 @@ TEST_T(delivery_end_to_end_postgres, 180) {
     aw_tc_request(e.srv.port, "GET", "/ready", NULL, NULL, 0, &r);
     ASSERT_CONTAINS(r.body, "postgres");
     aw_tc_resp_free(&r);
-    aw_tc_request(e.srv.port, "GET", "/metrics/delivery", NULL, NULL, 0, &r);
+    aw_tc_request(e.srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
     ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_submissions{state=\"accepted\"}"), 2);
     aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);

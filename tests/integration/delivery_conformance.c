@@ -712,7 +712,7 @@ TEST(conf_delivery_metrics) {
     json_t *tags = submitted(&e, &s);
     json_decref(tags);
     aw_tc_resp_t r;
-    aw_tc_request(e.srv.port, "GET", "/metrics/delivery", NULL, NULL, 0, &r);
+    aw_tc_request(e.srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
     ASSERT_EQ(r.status, 200);
     ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_submissions{state=\"submitted\"}"), 1);
     ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_auto_rejected_total"), 0);
