@@ -41,6 +41,7 @@ typedef enum {
     OPT_MAX_SUBMISSION,
     OPT_DEADLINES,
     OPT_CALLBACK_LOOPBACK,
+    OPT_SIGN_WORKER,
     OPT_ROUTING_RATE,
     OPT_ASSIST_URL,
     OPT_ASSIST_MODEL
@@ -101,6 +102,8 @@ static const opt_t OPTS[] = {
      "(default 86400,1209600,604800,63072000)"},
     {OPT_CALLBACK_LOOPBACK, "callback-allow-loopback", "AMTSWEG_CALLBACK_ALLOW_LOOPBACK", "0|1",
      "allow http:// callbacks to loopback addresses (tests only; default 0)"},
+    {OPT_SIGN_WORKER, "delivery-sign-worker", "AMTSWEG_DELIVERY_SIGN_WORKER", "0|1",
+     "sign event SETs on the background worker (default 1; 0: only when the log is read)"},
     {OPT_ROUTING_RATE, "routing-rate-limit", "AMTSWEG_ROUTING_RATE_LIMIT", "N",
      "routing API requests per minute and client (default 600, 0 = off)"},
     {OPT_ASSIST_URL, "assist-url", "AMTSWEG_ASSIST_URL", "URL",
@@ -213,6 +216,10 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
     case OPT_CALLBACK_LOOPBACK:
         rc = parse_uint(name, v, 1, &x, err);
         c->delivery.callback_allow_loopback = x == 1;
+        break;
+    case OPT_SIGN_WORKER:
+        rc = parse_uint(name, v, 1, &x, err);
+        c->delivery.sign_worker = x == 1;
         break;
     case OPT_LOGLEVEL:
         if (aw_log_parse_level(v) < 0)

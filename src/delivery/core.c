@@ -42,6 +42,7 @@ void aw_delivery_config_defaults(aw_delivery_config_t *c) {
     c->events_ttl_s = 730 * 86400;
     c->purge_interval_s = 60;
     c->worker_poll_ms = 500;
+    c->sign_worker = true;
 }
 
 bool dl_parse_uint(const char *s, uint64_t max, uint64_t *out) {
@@ -435,6 +436,9 @@ int aw_delivery_start(aw_delivery_t *d, aw_err_t *err) {
     int rc = aw_worker_new(d->store, "delivery", d->cfg.worker_poll_ms,
                            (d->cfg.callback_timeout_s + 20) * 1000, &d->worker, err);
     if (rc == 0) rc = aw_worker_handle(d->worker, DL_JOB_CALLBACK, dl_job_callback, d, err);
+    if (rc == 0)
+        rc = aw_worker_handle(d->worker, DL_JOB_SIGN,
+                              d->cfg.sign_worker ? dl_job_sign : dl_job_sign_skip, d, err);
     if (rc == 0)
         rc = aw_worker_every(d->worker, d->cfg.purge_interval_s * 1000, dl_purge_tick, d, err);
     if (rc == 0) rc = aw_worker_start(d->worker, err);

@@ -9,9 +9,11 @@
  *  - Only ciphertext is stored: submission data and metadata as compact JWE
  *    in the store, attachments as JWE files under <var_dir>/attachments.
  *    Nothing of a submission's content is ever logged.
- *  - A 2xx reply means the submission, its state and its signed event are
- *    committed (store durability) — and for attachments the file is fsynced
- *    and renamed before the commit.
+ *  - A 2xx reply means the submission, its state and its event are committed
+ *    (store durability); the platform's SET for the event is signed after
+ *    the commit (outbox worker, or the first reader of the case's log), so
+ *    every event log a client reads is complete and signed — and for attachments the file is
+ * fsynced and renamed before the commit.
  *  - Every input is bounded (limits in aw_delivery_config_t); beyond a size
  *    limit the answer is 413, never 5xx.
  *  - Client secrets and bearer tokens are stored hashed (PBKDF2-SHA256 for
@@ -50,6 +52,8 @@ typedef struct aw_delivery_config {
     int64_t events_ttl_s;       /* event log kept; 730 days */
     int64_t purge_interval_s;   /* how often the worker runs the purge; 60 */
     unsigned worker_poll_ms;    /* outbox poll when idle; 500 */
+    bool sign_worker;           /* the worker signs pending event SETs; true. false: only
+                                   readers of the log sign (tests, diagnostics) */
 } aw_delivery_config_t;
 
 /* Fills the defaults above. */

@@ -17,6 +17,7 @@
 #define DL_PROBLEM(slug)       "https://schema.fitko.de/fit-connect/submission-api/problems/" slug
 #define DL_EVENT_PROBLEM(slug) "https://schema.fitko.de/fit-connect/events/problems/" slug
 #define DL_JOB_CALLBACK        "delivery.callback"
+#define DL_JOB_SIGN            "delivery.sign"
 
 struct aw_delivery {
     aw_delivery_config_t cfg;
@@ -66,6 +67,21 @@ int dl_event_sign(aw_delivery_t *d, const char *sub_id, const char *case_id, con
                   aw_err_t *err);
 int dl_event_record(aw_tx_t *tx, const char *sub_id, const char *case_id, const char *event,
                     const char *jti, const char *token, int64_t now_ms, aw_err_t *err);
+/* events.c: the platform's SETs, signed after the commit. */
+/* Records an unsigned platform event (iat = now_ms) and a sign job in tx.
+ * body borrowed (NULL: {}). */
+int dl_event_pending(aw_tx_t *tx, const char *sub_id, const char *case_id, const char *event,
+                     json_t *body, int64_t now_ms, aw_err_t *err);
+/* Signs the unsigned events of case_id (NULL: of every case) that nobody
+ * else has claimed. wait: also wait until those others hold are signed
+ * (readers); otherwise AW_EBUSY when some remain with another signer.
+ * signed_n (may be NULL): how many this call signed. */
+int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *signed_n,
+                   aw_err_t *err);
+/* Outbox handler of DL_JOB_SIGN; _skip drops the job unsigned (sign_worker
+ * off: events are then signed when their log is read). */
+int dl_job_sign(void *ctx, const aw_outbox_job_t *job, aw_err_t *err);
+int dl_job_sign_skip(void *ctx, const aw_outbox_job_t *job, aw_err_t *err);
 /* Enqueues a callback job {target, destinationId|submissionId, ...}. */
 int dl_enqueue_callback(aw_tx_t *tx, const char *type, const char *dest_id, const char *sub_id,
                         const char *case_id, bool to_sender, aw_err_t *err);

@@ -296,7 +296,7 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                    "destination %s does not offer the service %s", dest_id, svc_urn);
         return;
     }
-    char sid[AW_UUID_STRLEN + 1], cid[AW_UUID_STRLEN + 1], jti[AW_UUID_STRLEN + 1];
+    char sid[AW_UUID_STRLEN + 1], cid[AW_UUID_STRLEN + 1];
     aw_uuid_v4(sid);
     if (case_in) {
         for (int i = 0; i < AW_UUID_STRLEN; i++) cid[i] = (char)tolower((unsigned char)case_in[i]);
@@ -304,9 +304,7 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     } else
         aw_uuid_v4(cid);
     int64_t now = aw_time_now_ms();
-    aw_buf_t set = AW_BUF_INIT;
-    rc = dl_event_sign(d, sid, cid, "create-submission", NULL, now, jti, &set, &err);
-    if (rc == 0) rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, &err);
+    rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, &err);
     if (rc == 0) {
         rc = aw_sql_exec(tx,
                          "INSERT INTO delivery_submissions (id, case_id, destination_id,"
@@ -325,15 +323,14 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                              " VALUES ($1, $2, $3)",
                              NULL, &err, "tti", sid, aid, (int)i);
         }
-        if (rc == 0)
-            rc = dl_event_record(tx, sid, cid, "create-submission", jti, set.data, now, &err);
+        if (rc == 0) rc = dl_event_pending(tx, sid, cid, "create-submission", NULL, now, &err);
         if (rc == 0)
             rc = aw_store_commit(tx, &err);
         else
             aw_store_rollback(tx);
     }
-    aw_buf_free(&set);
     if (rc) return dl_store_error(resp, &err);
+    if (d->worker) aw_worker_kick(d->worker);
     aw_log_info("delivery.announce", "submission=%s case=%s destination=%s attachments=%zu", sid,
                 cid, dest_id, n_att);
     aw_http_resp_json(
@@ -671,11 +668,7 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     }
     json_t *body = aw_set_auth_tags(mtag, data ? dtag : NULL, tags, s.n_att);
     int64_t now = aw_time_now_ms();
-    char jti[AW_UUID_STRLEN + 1];
-    aw_buf_t set = AW_BUF_INIT;
-    rc = dl_event_sign(d, s.id, s.case_id, "submit-submission", body, now, jti, &set, &err);
-    json_decref(body);
-    if (rc == 0) rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, &err);
+    rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, &err);
     bool conflict = false;
     if (rc == 0) {
         int64_t ch = 0;
@@ -694,8 +687,7 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
             dl_sub_clear(&now_s);
         }
         if (rc == 0 && !conflict)
-            rc =
-                dl_event_record(tx, s.id, s.case_id, "submit-submission", jti, set.data, now, &err);
+            rc = dl_event_pending(tx, s.id, s.case_id, "submit-submission", body, now, &err);
         if (rc == 0 && !conflict && cb_dest)
             rc = dl_enqueue_callback(tx, AW_CALLBACK_NEW_SUBMISSIONS, s.dest_id, s.id, s.case_id,
                                      false, &err);
@@ -704,7 +696,7 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
         else
             aw_store_rollback(tx);
     }
-    aw_buf_free(&set);
+    json_decref(body);
     if (rc) {
         dl_store_error(resp, &err);
         goto out;
@@ -714,7 +706,7 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                    "the submission changed while it was being submitted; retry");
         goto out;
     }
-    if (cb_dest && d->worker) aw_worker_kick(d->worker);
+    if (d->worker) aw_worker_kick(d->worker);
     aw_log_info("delivery.submit", "submission=%s case=%s destination=%s bytes=%llu", s.id,
                 s.case_id, s.dest_id, (unsigned long long)total);
     aw_http_resp_json(resp, 202, dl_sub_json(&s, false));
@@ -751,35 +743,39 @@ static void h_events(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
         if ((rc = aw_sql_step(q, &err)) == 1) n = aw_sql_col_int64(q, 0);
         aw_sql_done(q);
     }
+    aw_store_rollback(tx);
+    if (rc < 0) return dl_store_error(resp, &err);
+    if (n == 0) {
+        dl_problem(resp, 404, DL_PROBLEM("case-not-found"), "Case not found",
+                   "there is no case with this id for this client");
+        return;
+    }
+    /* Events committed but not signed yet are signed now (or waited for
+     * while another signer holds them), so the log read is complete. Events
+     * committed after this point are not part of this answer. */
+    if (dl_events_sign(d, cid, true, NULL, &err)) return dl_store_error(resp, &err);
+    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
     json_t *arr = json_array();
-    if (rc >= 0 && n > 0) {
-        rc = aw_sql_query(tx, "SELECT COUNT(*) FROM delivery_events WHERE case_id = $1", &q, &err,
-                          "t", cid);
-        if (rc == 0) {
-            if ((rc = aw_sql_step(q, &err)) == 1) total = aw_sql_col_int64(q, 0);
-            aw_sql_done(q);
-        }
-        if (rc >= 0)
-            rc = aw_sql_query(tx,
-                              "SELECT token FROM delivery_events WHERE case_id = $1 ORDER BY id"
-                              " LIMIT $2 OFFSET $3",
-                              &q, &err, "tII", cid, (int64_t)lim, (int64_t)off);
-        if (rc == 0) {
-            while ((rc = aw_sql_step(q, &err)) == 1)
-                json_array_append_new(arr, json_string(aw_sql_col_text(q, 0)));
-            aw_sql_done(q);
-        }
+    rc = aw_sql_query(tx, "SELECT COUNT(*) FROM delivery_events WHERE case_id = $1 AND token <> ''",
+                      &q, &err, "t", cid);
+    if (rc == 0) {
+        if ((rc = aw_sql_step(q, &err)) == 1) total = aw_sql_col_int64(q, 0);
+        aw_sql_done(q);
+    }
+    if (rc >= 0)
+        rc = aw_sql_query(tx,
+                          "SELECT token FROM delivery_events WHERE case_id = $1 AND token <> ''"
+                          " ORDER BY id LIMIT $2 OFFSET $3",
+                          &q, &err, "tII", cid, (int64_t)lim, (int64_t)off);
+    if (rc == 0) {
+        while ((rc = aw_sql_step(q, &err)) == 1)
+            json_array_append_new(arr, json_string(aw_sql_col_text(q, 0)));
+        aw_sql_done(q);
     }
     aw_store_rollback(tx);
     if (rc < 0) {
         json_decref(arr);
         return dl_store_error(resp, &err);
-    }
-    if (n == 0) {
-        json_decref(arr);
-        dl_problem(resp, 404, DL_PROBLEM("case-not-found"), "Case not found",
-                   "there is no case with this id for this client");
-        return;
     }
     aw_http_resp_json(resp, 200,
                       json_pack("{s:i,s:I,s:I,s:o}", "count", (int)json_array_size(arr), "offset",

@@ -1,0 +1,65 @@
+/* The platform's event SETs are signed after the commit: through the real
+ * server with the signing worker switched off, the events are durable but
+ * unsigned until the log is read, and the reader then gets them signed. */
+#include "delivery_helpers.h"
+#include "store/sql.h"
+#include "store/store.h"
+
+static int64_t unsigned_events(const char *cid) {
+    char db[700];
+    snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
+    aw_store_t *st;
+    aw_err_t err;
+    ASSERT_MSG(aw_store_open(db, NULL, &st, &err) == 0, "%s", err.msg);
+    aw_tx_t *tx;
+    ASSERT_MSG(aw_store_begin(st, AW_TX_READ, &tx, &err) == 0, "%s", err.msg);
+    aw_sql_t *q;
+    ASSERT_MSG(aw_sql_query(tx,
+                            "SELECT COUNT(*) FROM delivery_events WHERE case_id = $1"
+                            " AND token = ''",
+                            &q, &err, "t", cid) == 0,
+               "%s", err.msg);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    int64_t n = aw_sql_col_int64(q, 0);
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    aw_store_close(st);
+    return n;
+}
+
+TEST_T(delivery_events_signed_on_read_without_worker, 120) {
+    dl_env_t e;
+    const char *extra[] = {"--delivery-sign-worker", "0", NULL};
+    dl_setup(&e, NULL, extra);
+    int64_t t0 = (int64_t)time(NULL);
+    dl_sub_t s;
+    ASSERT_EQ(dl_send(&e, "{\"hund\":\"Bello\"}", NULL, NULL, NULL, 0, &s), 202);
+    /* 2xx: both events are committed; nobody has signed them yet */
+    ASSERT_EQ(unsigned_events(s.cid), 2);
+    json_t *log = dl_events(&e, e.stoken, s.cid);
+    ASSERT_EQ(json_array_size(log), 2);
+    ASSERT_EQ(unsigned_events(s.cid), 0);
+    aw_jwk_t *pk = dl_key("b", "sig.public");
+    aw_set_t s1, s2;
+    aw_err_t err;
+    const char *t1 = json_string_value(json_array_get(log, 0));
+    const char *t2 = json_string_value(json_array_get(log, 1));
+    ASSERT_MSG(aw_set_verify(pk, t1, strlen(t1), &s1, &err) == 0, "%s", err.msg);
+    ASSERT_MSG(aw_set_verify(pk, t2, strlen(t2), &s2, &err) == 0, "%s", err.msg);
+    ASSERT_STR(s1.event, AW_SET_EV_CREATE);
+    ASSERT_STR(s2.event, AW_SET_EV_SUBMIT);
+    ASSERT_STR(s2.submission_id, s.sid);
+    ASSERT(s1.iat >= t0 - 1 && s1.iat <= s2.iat);
+    json_t *tags = json_object_get(s2.event_body, "authenticationTags");
+    ASSERT_STR(json_string_value(json_object_get(tags, "metadata")), s.mtag);
+    ASSERT_STR(json_string_value(json_object_get(tags, "data")), s.dtag);
+    /* a second read returns the same SETs (signed once, stored) */
+    json_t *again = dl_events(&e, e.stoken, s.cid);
+    ASSERT(json_equal(log, again));
+    json_decref(again);
+    aw_set_free(&s1);
+    aw_set_free(&s2);
+    aw_jwk_free(pk);
+    json_decref(log);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}

@@ -1,0 +1,217 @@
+/* Tests of src/delivery/events.c: platform SETs signed after the commit, by
+ * the outbox worker or by a reader, each exactly once, on both engines. */
+#include <pthread.h>
+#include <string.h>
+
+#include "../store/fixture.h"
+#include "base/time.h"
+#include "delivery/delivery.h"
+#include "delivery/internal.h"
+#include "delivery/worker.h"
+#include "jose/set.h"
+#include "store/sql.h"
+
+static aw_delivery_t *service(store_fixture_t *f, aw_delivery_config_t *cfg) {
+    char pk[700], var[700];
+    snprintf(pk, sizeof pk, "%s/pk.jwk", aw_test_tmpdir());
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("cp %s/tests/data/jose/b/sig.private.jwk %s && chmod 600 %s",
+                         aw_test_srcdir(), pk, pk),
+              0);
+    aw_delivery_config_defaults(cfg);
+    cfg->var_dir = strdup(var);
+    cfg->platform_key_file = strdup(pk);
+    aw_delivery_t *d;
+    aw_err_t err;
+    ASSERT_OK(aw_delivery_new(cfg, f->st, NULL, &d, &err), &err);
+    return d;
+}
+
+static void done(aw_delivery_t *d, aw_delivery_config_t *cfg) {
+    aw_delivery_free(d);
+    free((char *)cfg->var_dir);
+    free((char *)cfg->platform_key_file);
+}
+
+/* Commits n_sub submissions' create + submit events unsigned, like announce
+ * and submit do, under case ids "…000c<k>" (k < n_case). */
+static void pending(store_fixture_t *f, int n_sub, int n_case, int64_t t0) {
+    aw_err_t err;
+    for (int i = 0; i < n_sub; i++) {
+        char sid[40], cid[40];
+        snprintf(sid, sizeof sid, "0b0e7c1c-2c7a-4e55-9a0e-%012d", i);
+        snprintf(cid, sizeof cid, "0c0e7c1c-2c7a-4e55-9a0e-%012d", i % n_case);
+        aw_tx_t *tx;
+        ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+        ASSERT_OK(dl_event_pending(tx, sid, cid, "create-submission", NULL, t0 + i, &err), &err);
+        json_t *tags = json_pack("{s:{s:s,s:s}}", "authenticationTags", "metadata",
+                                 "MDEyMzQ1Njc4OWFiY2RlZg", "data", "ZmVkY2JhOTg3NjU0MzIxMA");
+        ASSERT_OK(dl_event_pending(tx, sid, cid, "submit-submission", tags, t0 + 5000 + i, &err),
+                  &err);
+        json_decref(tags);
+        ASSERT_OK(aw_store_commit(tx, &err), &err);
+    }
+}
+
+static int64_t count(store_fixture_t *f, const char *where) {
+    aw_tx_t *tx;
+    aw_err_t err;
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM delivery_events WHERE %s", where);
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *q;
+    ASSERT_OK(aw_sql_query(tx, sql, &q, &err, ""), &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    int64_t n = aw_sql_col_int64(q, 0);
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    return n;
+}
+
+/* Every event is a SET of the platform key that says what was committed:
+ * same jti, iat = time of the state change, same body. */
+static void all_signed_correctly(store_fixture_t *f, int64_t want) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/tests/data/jose/b/sig.public.jwk", aw_test_srcdir());
+    aw_jwk_t *k;
+    aw_err_t err;
+    ASSERT_OK(aw_jwk_load_file(p, &k, &err), &err);
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *q;
+    ASSERT_OK(aw_sql_query(tx,
+                           "SELECT token, jti, created_at, event, submission_id, case_id,"
+                           " sign_owner FROM delivery_events ORDER BY id",
+                           &q, &err, ""),
+              &err);
+    int64_t n = 0;
+    while (aw_sql_step(q, &err) == 1) {
+        n++;
+        const char *tok = aw_sql_col_text(q, 0);
+        ASSERT_MSG(tok && *tok, "event %lld is not signed", (long long)n);
+        ASSERT(aw_sql_col_null(q, 6));
+        aw_set_t s;
+        ASSERT_OK(aw_set_verify(k, tok, strlen(tok), &s, &err), &err);
+        ASSERT_STR(s.jti, aw_sql_col_text(q, 1));
+        ASSERT_EQ(s.iat, aw_sql_col_int64(q, 2) / 1000);
+        ASSERT_STR(s.submission_id, aw_sql_col_text(q, 4));
+        ASSERT_STR(s.case_id, aw_sql_col_text(q, 5));
+        ASSERT_CONTAINS(s.event, aw_sql_col_text(q, 3));
+        if (strcmp(aw_sql_col_text(q, 3), "submit-submission") == 0)
+            ASSERT_STR(json_string_value(json_object_get(
+                           json_object_get(s.event_body, "authenticationTags"), "metadata")),
+                       "MDEyMzQ1Njc4OWFiY2RlZg");
+        aw_set_free(&s);
+    }
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    aw_jwk_free(k);
+    ASSERT_EQ(n, want);
+}
+
+STORE_TEST(events_are_committed_unsigned_and_signed_by_the_worker) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = service(f, &cfg);
+    int64_t t0 = 1700000000000LL;
+    pending(f, 3, 3, t0);
+    ASSERT_EQ(count(f, "token = ''"), 6);
+    aw_worker_t *w;
+    aw_err_t err;
+    ASSERT_OK(aw_worker_new(f->st, "test", 10, 30000, &w, &err), &err);
+    ASSERT_OK(aw_worker_handle(w, DL_JOB_SIGN, dl_job_sign, d, &err), &err);
+    /* one job per event; the first signs them all, the others find nothing */
+    ASSERT_EQ(aw_worker_run_once(w, aw_time_now_ms(), &err), 6);
+    ASSERT_EQ(aw_worker_run_once(w, aw_time_now_ms(), &err), 0);
+    ASSERT_EQ(count(f, "token = ''"), 0);
+    all_signed_correctly(f, 6);
+    aw_worker_free(w);
+    done(d, &cfg);
+}
+
+STORE_TEST(events_are_signed_on_read_when_the_worker_has_not_run) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = service(f, &cfg);
+    pending(f, 4, 2, aw_time_now_ms());
+    aw_err_t err;
+    int64_t n = 0;
+    /* a reader of case 0 signs exactly that case's events */
+    ASSERT_OK(dl_events_sign(d, "0c0e7c1c-2c7a-4e55-9a0e-000000000000", true, &n, &err), &err);
+    ASSERT_EQ(n, 4);
+    ASSERT_EQ(count(f, "token = '' AND case_id LIKE '%000000000000'"), 0);
+    ASSERT_EQ(count(f, "token = ''"), 4);
+    /* the worker's jobs then sign the rest and leave case 0 alone */
+    ASSERT_OK(dl_events_sign(d, NULL, false, &n, &err), &err);
+    ASSERT_EQ(n, 4);
+    all_signed_correctly(f, 8);
+    done(d, &cfg);
+}
+
+STORE_TEST(a_claimed_event_is_waited_for_not_signed_twice) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = service(f, &cfg);
+    pending(f, 1, 1, aw_time_now_ms());
+    /* another signer holds both events (a far lease) */
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx,
+                          "UPDATE delivery_events SET sign_owner = 'other',"
+                          " sign_lease_until = $1",
+                          NULL, &err, "I", aw_time_now_ms() + 3600000),
+              &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    int64_t n = -1;
+    ASSERT_EQ(dl_events_sign(d, NULL, false, &n, &err), AW_EBUSY);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(count(f, "token = ''"), 2);
+    /* an expired claim is taken over */
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx, "UPDATE delivery_events SET sign_lease_until = 1", NULL, &err, ""),
+              &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    ASSERT_OK(dl_events_sign(d, "0c0e7c1c-2c7a-4e55-9a0e-000000000000", true, &n, &err), &err);
+    ASSERT_EQ(n, 2);
+    all_signed_correctly(f, 2);
+    done(d, &cfg);
+}
+
+typedef struct racer {
+    aw_delivery_t *d;
+    const char *case_id; /* NULL: the worker */
+    int64_t signed_n;
+    int rc;
+    aw_err_t err;
+} racer_t;
+
+static void *race(void *arg) {
+    racer_t *r = arg;
+    r->rc = dl_events_sign(r->d, r->case_id, r->case_id != NULL, &r->signed_n, &r->err);
+    if (!r->case_id && r->rc == AW_EBUSY) r->rc = 0; /* others hold the rest */
+    return NULL;
+}
+
+STORE_TEST_T(concurrent_readers_and_worker_sign_each_event_once, 120) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = service(f, &cfg);
+    enum { SUBS = 24, CASES = 3, READERS = 6 };
+    pending(f, SUBS, CASES, aw_time_now_ms());
+    char cases[CASES][40];
+    racer_t r[READERS + 2];
+    pthread_t th[READERS + 2];
+    for (int i = 0; i < CASES; i++)
+        snprintf(cases[i], sizeof cases[i], "0c0e7c1c-2c7a-4e55-9a0e-%012d", i);
+    for (int i = 0; i < READERS + 2; i++) {
+        r[i] = (racer_t){.d = d, .case_id = i < READERS ? cases[i % CASES] : NULL};
+        ASSERT_EQ(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    }
+    int64_t total = 0;
+    for (int i = 0; i < READERS + 2; i++) {
+        pthread_join(th[i], NULL);
+        ASSERT_MSG(r[i].rc == 0, "signer %d: %s", i, r[i].err.msg);
+        total += r[i].signed_n;
+    }
+    /* every event signed by exactly one signer */
+    ASSERT_EQ(total, 2 * SUBS);
+    all_signed_correctly(f, 2 * SUBS);
+    done(d, &cfg);
+}
