@@ -18,6 +18,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,9 +29,10 @@
 #include "jose/set.h"
 #include "store/outbox.h"
 
-#define SIGN_LEASE_MS 30000
-#define SIGN_BATCH    64
-#define SIGN_THREADS  8
+#define SIGN_LEASE_MS       30000
+#define SIGN_BATCH          64
+#define SIGN_THREADS        8
+#define SIGN_WORKER_BATCHES 8 /* per call without wait: 512 events */
 
 int dl_event_pending(aw_tx_t *tx, const char *sub_id, const char *case_id, const char *event,
                      json_t *body, int64_t now_ms, aw_err_t *err) {
@@ -63,6 +65,7 @@ typedef struct sign_job {
     aw_delivery_t *d;
     pend_t *p;
     size_t n, step, first;
+    bool background;
 } sign_job_t;
 
 static void sign_one(aw_delivery_t *d, pend_t *p) {
@@ -93,12 +96,17 @@ static void sign_one(aw_delivery_t *d, pend_t *p) {
 
 static void *sign_thread(void *arg) {
     sign_job_t *j = arg;
+    /* The worker signs with what the request path leaves over: a client
+     * waiting for a commit goes first (Linux: nice applies per thread). */
+    if (j->background) setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
     for (size_t i = j->first; i < j->n; i += j->step) sign_one(j->d, &j->p[i]);
     return NULL;
 }
 
-/* RSA-4096 signing is the cost; a batch is spread over the cores. */
-static void sign_all(aw_delivery_t *d, pend_t *p, size_t n) {
+/* RSA-4096 signing is the cost; a batch is spread over the cores. A
+ * reader signs on its own thread too; the worker only on helper threads,
+ * which run at a lower priority. */
+static void sign_all(aw_delivery_t *d, pend_t *p, size_t n, bool background) {
     long cpu = sysconf(_SC_NPROCESSORS_ONLN);
     size_t t = cpu > 1 ? (size_t)cpu : 1;
     if (t > SIGN_THREADS) t = SIGN_THREADS;
@@ -107,16 +115,22 @@ static void sign_all(aw_delivery_t *d, pend_t *p, size_t n) {
     pthread_t th[SIGN_THREADS];
     bool started[SIGN_THREADS] = {0};
     for (size_t i = 0; i < t; i++) {
-        jobs[i] = (sign_job_t){.d = d, .p = p, .n = n, .step = t, .first = i};
-        if (i > 0) started[i] = pthread_create(&th[i], NULL, sign_thread, &jobs[i]) == 0;
+        jobs[i] =
+            (sign_job_t){.d = d, .p = p, .n = n, .step = t, .first = i, .background = background};
+        if (i > 0 || background)
+            started[i] = pthread_create(&th[i], NULL, sign_thread, &jobs[i]) == 0;
     }
-    if (t) sign_thread(&jobs[0]);
+    if (t && !started[0]) {
+        jobs[0].background = false;
+        sign_thread(&jobs[0]);
+    }
     for (size_t i = 1; i < t; i++) {
         if (started[i])
             pthread_join(th[i], NULL);
         else
             sign_thread(&jobs[i]);
     }
+    if (t && started[0]) pthread_join(th[0], NULL);
 }
 
 /* Unsigned events (of case_id, or of all cases): how many, and whether one
@@ -236,6 +250,7 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
     int rc = dl_platform_key(d, err);
     if (rc) return rc;
     int64_t deadline = aw_time_now_ms() + SIGN_LEASE_MS + 5000, total = 0;
+    int batches = 0;
     for (unsigned spin = 0;; spin++) {
         int64_t now = aw_time_now_ms(), n = 0;
         bool claimable = false;
@@ -248,7 +263,7 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
             size_t k;
             rc = claim(d, case_id, owner, now, &p, &k, err);
             if (rc) break;
-            sign_all(d, p, k);
+            sign_all(d, p, k, !wait);
             rc = store_signed(d, owner, p, k, err);
             for (size_t i = 0; i < k; i++) {
                 if (p[i].rc && rc == 0) {
@@ -262,6 +277,9 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
             free(p);
             if (rc) break;
             if (k > 0) spin = 0;
+            /* the worker leaves the rest of a backlog to the next sign jobs,
+             * so callbacks and deadlines are not held up behind it */
+            if (!wait && ++batches == SIGN_WORKER_BATCHES) break;
             continue;
         }
         /* everything left is being signed by someone else */

@@ -74,7 +74,8 @@ int dl_event_pending(aw_tx_t *tx, const char *sub_id, const char *case_id, const
                      json_t *body, int64_t now_ms, aw_err_t *err);
 /* Signs the unsigned events of case_id (NULL: of every case) that nobody
  * else has claimed. wait: also wait until those others hold are signed
- * (readers); otherwise AW_EBUSY when some remain with another signer.
+ * (readers); otherwise (the worker: at most 512 events, at a lower thread
+ * priority) AW_EBUSY when some remain with another signer.
  * signed_n (may be NULL): how many this call signed. */
 int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *signed_n,
                    aw_err_t *err);
