@@ -17,7 +17,9 @@
 #include "jose/jws.h"
 #include "jose/set.h"
 
-#define SETS_PER_SUBMISSION 1       /* the platform signs submit-submission only */
+/* The platform signs create-submission (announce) and submit-submission
+ * (submit) for every complete submission (src/delivery). */
+#define SETS_PER_SUBMISSION 2
 #define RUN_US              2000000 /* per measurement */
 
 static aw_jwk_t *enc_priv, *enc_pub, *sig_priv, *sig_pub;

@@ -41,7 +41,7 @@ static const command_t COMMANDS[] = {
 static void usage(FILE *f) {
     fputs("usage: amtsweg <command> [options]\n\ncommands:\n", f);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fputs("\nRun `amtsweg <command> --help` for the options of a command.\n", f);
 }
 

@@ -380,7 +380,8 @@ static void check_range_date(vctx_t *v, const aw_fim_elem_t *e, const char *s) {
 static void validate_group(vctx_t *v, const aw_fim_elem_t *g, json_t *obj);
 
 /* A value reduced to what field checks need; filled from a json_t or from
- * the streaming parser. Strings are NUL-terminated. */
+ * the streaming parser. Use `len` for strings: a streamed one may point
+ * into the input. */
 enum { SC_STR, SC_INT, SC_REAL, SC_BOOL, SC_NULL, SC_OBJ, SC_ARR };
 typedef struct {
     int kind;
@@ -393,13 +394,13 @@ static void check_value(vctx_t *v, const aw_fim_elem_t *e, const scalar_t *sc);
 
 /* Whether a value equals a locked field's preset (inhalt), compared as the
  * field's JSON type (docs/fim.md, "Locked fields"; the export's "const"). */
-static bool locked_matches(const aw_fim_elem_t *e, int kind, const char *s, double x);
+static bool locked_matches(const aw_fim_elem_t *e, int kind, const char *s, size_t len, double x);
 
 static void check_field(vctx_t *v, const aw_fim_elem_t *e, const scalar_t *sc) {
     size_t before = v->errs->n;
     check_value(v, e, sc);
     if (v->errs->n != before || v->errs->truncated || !aw_fim__locked(e)) return;
-    if (!locked_matches(e, sc->kind, sc->s, sc->x)) {
+    if (!locked_matches(e, sc->kind, sc->s, sc->len, sc->x)) {
         char de[300], en[300];
         snprintf(de, sizeof de, "Dieses Feld ist gesperrt; der Wert muss \"%.200s\" sein.",
                  e->content);
@@ -432,7 +433,7 @@ char aw_fim__locked_type(const aw_fim_elem_t *e, double *num) {
     }
 }
 
-static bool locked_matches(const aw_fim_elem_t *e, int kind, const char *s, double x) {
+static bool locked_matches(const aw_fim_elem_t *e, int kind, const char *s, size_t len, double x) {
     double num = 0;
     switch (aw_fim__locked_type(e, &num)) {
     case 'n':
@@ -440,7 +441,8 @@ static bool locked_matches(const aw_fim_elem_t *e, int kind, const char *s, doub
     case 'b':
         return kind == SC_BOOL && x == num;
     default:
-        return kind == SC_STR && strcmp(s, e->content) == 0;
+        /* streamed strings point into the input: compare by length */
+        return kind == SC_STR && len == strlen(e->content) && memcmp(s, e->content, len) == 0;
     }
 }
 

@@ -94,7 +94,10 @@ struct aw_http_resp {
     const char *content_type;
     aw_buf_t body;
     struct aw_http__hdr *headers;
-    bool close; /* send Connection: close */
+    bool close;    /* send Connection: close */
+    bool has_file; /* aw_http_resp_file: the body is streamed from file_fd */
+    int file_fd;
+    uint64_t file_size;
 };
 
 /* Request accessors (values live as long as the request). */
@@ -108,6 +111,12 @@ const char *aw_http_client_ip(aw_http_req_t *req);
 void aw_http_resp_header(aw_http_resp_t *resp, const char *name, const char *value);
 void aw_http_resp_text(aw_http_resp_t *resp, int status, const char *content_type, const char *data,
                        size_t len);
+/* Streams `size` bytes from the start of `fd` as the body (large files are
+ * never held in memory; MHD uses sendfile where it can). Takes ownership of
+ * fd: it is closed after sending, or when the response is replaced or
+ * dropped. */
+void aw_http_resp_file(aw_http_resp_t *resp, int status, const char *content_type, int fd,
+                       uint64_t size);
 /* Serialises json (steals the reference). */
 void aw_http_resp_json(aw_http_resp_t *resp, int status, json_t *json);
 /* problem+json; `type` as in problem.h; detail is printf-formatted. */

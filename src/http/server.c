@@ -173,8 +173,28 @@ void aw_http_resp_header(aw_http_resp_t *resp, const char *name, const char *val
     resp->headers = h;
 }
 
+static void drop_file(aw_http_resp_t *resp) {
+    if (resp->has_file) {
+        close(resp->file_fd);
+        resp->has_file = false;
+        resp->file_fd = -1;
+    }
+}
+
+void aw_http_resp_file(aw_http_resp_t *resp, int status, const char *content_type, int fd,
+                       uint64_t size) {
+    drop_file(resp);
+    aw_buf_reset(&resp->body);
+    resp->status = status;
+    resp->content_type = content_type;
+    resp->has_file = true;
+    resp->file_fd = fd;
+    resp->file_size = size;
+}
+
 void aw_http_resp_text(aw_http_resp_t *resp, int status, const char *content_type, const char *data,
                        size_t len) {
+    drop_file(resp);
     resp->status = status;
     resp->content_type = content_type;
     aw_buf_reset(&resp->body);
@@ -182,6 +202,7 @@ void aw_http_resp_text(aw_http_resp_t *resp, int status, const char *content_typ
 }
 
 void aw_http_resp_json(aw_http_resp_t *resp, int status, json_t *json) {
+    drop_file(resp);
     resp->status = status;
     resp->content_type = "application/json";
     aw_buf_reset(&resp->body);
@@ -458,12 +479,22 @@ static enum MHD_Result queue(struct aw_http__priv *p) {
         aw_http_resp_problem(r, 500, "internal", "Internal Server Error",
                              "response too large or out of memory");
     }
-    size_t len;
-    char *body = aw_buf_take(&r->body, &len);
-    struct MHD_Response *mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!mr) {
-        free(body);
-        return MHD_NO;
+    struct MHD_Response *mr;
+    if (r->has_file) {
+        mr = MHD_create_response_from_fd64(r->file_size, r->file_fd);
+        if (!mr) {
+            drop_file(r);
+            return MHD_NO;
+        }
+        r->has_file = false; /* MHD owns the fd now */
+    } else {
+        size_t len;
+        char *body = aw_buf_take(&r->body, &len);
+        mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!mr) {
+            free(body);
+            return MHD_NO;
+        }
     }
     if (r->content_type) MHD_add_response_header(mr, "Content-Type", r->content_type);
     MHD_add_response_header(mr, "X-Request-Id", p->reqid);
@@ -689,6 +720,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                     (long long)us,
                     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " outcome=aborted");
     if (p->req.cleanup) p->req.cleanup(&p->req);
+    drop_file(&p->resp);
     json_decref(p->req.json);
     aw_buf_free(&p->body);
     aw_buf_free(&p->resp.body);

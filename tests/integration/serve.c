@@ -317,3 +317,27 @@ TEST(database_errors_are_clear) {
     ASSERT_CONTAINS(msg, "newer than this amtsweg");
     free(msg);
 }
+
+TEST(every_command_has_help) {
+    char out[600];
+    snprintf(out, sizeof out, "%s/help.txt", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("'%s' --help >'%s'", aw_test_bin(), out), 0);
+    char *list = aw_test_read_file(out, NULL);
+    ASSERT_NOT_NULL(list);
+    int n = 0;
+    for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
+        char cmd[32];
+        if (line[0] != ' ' || line[1] != ' ' || sscanf(line, " %31s", cmd) != 1) continue;
+        char hout[700];
+        snprintf(hout, sizeof hout, "%s/help-%s.txt", aw_test_tmpdir(), cmd);
+        ASSERT_MSG(aw_test_sh("'%s' %s --help >'%s' 2>&1", aw_test_bin(), cmd, hout) == 0,
+                   "`amtsweg %s --help` failed", cmd);
+        char *h = aw_test_read_file(hout, NULL);
+        ASSERT_MSG(h && (strstr(h, "usage") || strstr(h, "amtsweg")), "`%s --help` printed: %s",
+                   cmd, h ? h : "");
+        free(h);
+        n++;
+    }
+    free(list);
+    ASSERT_GE(n, 8);
+}

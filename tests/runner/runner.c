@@ -264,6 +264,8 @@ int main(int argc, char **argv) {
     if (list) {
         for (size_t i = 0; i < g_ntests; i++)
             if (selected(g_tests[i].name, nfilters, filters)) puts(g_tests[i].name);
+        free(filters);
+        free(g_tests);
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -278,3 +278,45 @@ TEST(xdf3_code_and_name_key) {
     ASSERT_CONTAINS(err.msg, "no key or column 'nope'");
     free(y);
 }
+
+TEST(xdf3_help_key) {
+    /* flxbe-input names a help column; its code list reference is empty */
+    aw_fim_schema_t *s = load("xdf3/flxbe-input.xml", NULL);
+    const aw_fim_elem_t *f = NULL;
+    for (size_t i = 0; i < s->nelems && !f; i++)
+        if (s->elems[i]->kind == AW_FIM_FIELD) f = s->elems[i];
+    ASSERT_NOT_NULL(f);
+    ASSERT_STR(f->help_key, "HelpKey");
+    ASSERT_STR(f->code_key, "CodeKey");
+    aw_fim_schema_free(s);
+    /* with a genericode list, the help column fills code->help */
+    const char *t = aw_test_tmpdir();
+    ASSERT_EQ(
+        aw_test_sh("cp %s/tests/data/fim/xdf2/S00000094V1.0_xdf2/C00000021_genericode.xml %s/",
+                   aw_test_srcdir(), t),
+        0);
+    const char *x = "<?xml version=\"1.0\"?><xdf:xdatenfelder.datenfeld.0104 "
+                    "xmlns:xdf=\"urn:xoev-de:fim:standard:xdatenfelder_3.0.0\"><xdf:datenfeld>"
+                    "<xdf:identifikation><xdf:id>F99000000001</xdf:id></xdf:identifikation>"
+                    "<xdf:name>Art</xdf:name><xdf:feldart><code>select</code></xdf:feldart>"
+                    "<xdf:datentyp><code>text</code></xdf:datentyp><xdf:codelisteReferenz>"
+                    "<xdf:canonicalIdentification>urn:de:fim:codeliste:artbeschäftigungsverhältnis"
+                    "</xdf:canonicalIdentification><xdf:version>2018-05-09</xdf:version>"
+                    "</xdf:codelisteReferenz><xdf:helpKey>name</xdf:helpKey>"
+                    "</xdf:datenfeld></xdf:xdatenfelder.datenfeld.0104>";
+    aw_err_t err;
+    ASSERT_MSG(aw_fim_schema_load_mem(x, strlen(x), "h.xml", t, NULL, &s, &err) == 0, "%s",
+               err.msg);
+    f = aw_fim_schema_find(s, "F99000000001");
+    ASSERT_STR(f->help_key, "name");
+    ASSERT_EQ(f->codelist->ncodes, 9);
+    ASSERT_STR(f->codelist->codes[0].code, "001");
+    ASSERT_STR(f->codelist->codes[0].help, "Arbeitnehmerin");
+    aw_fim_schema_free(s);
+    /* an unknown help column is a clear error */
+    char *y = strdup(x);
+    memcpy(strstr(y, "<xdf:helpKey>name") + 13, "nope", 4);
+    ASSERT_EQ(aw_fim_schema_load_mem(y, strlen(y), "h.xml", t, NULL, &s, &err), AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "no key or column 'nope'");
+    free(y);
+}

@@ -101,3 +101,24 @@ TEST(rule_references) {
     aw_fim_qreport_free(&r);
     aw_fim_schema_free(s);
 }
+
+TEST(string_latin_1131) {
+    aw_fim_schema_t *s = load("unit/latin.xml");
+    aw_fim_qreport_t r;
+    ASSERT_EQ(aw_fim_quality(s, &r), 0);
+    ASSERT(has(&r, 1131, "F99000000011"));
+    ASSERT(!has(&r, 1131, "F99000000012"));
+    for (size_t i = 0; i < r.n; i++)
+        if (r.v[i].code == 1131) {
+            ASSERT_STR(r.v[i].type, "FehlerKritisch");
+            ASSERT_STR(r.v[i].detail, "beschreibung: U+2013 at byte 9");
+        }
+    aw_fim_qreport_free(&r);
+    aw_fim_schema_free(s);
+    /* the small clean schema has none */
+    s = load("unit/types.xml");
+    ASSERT_EQ(aw_fim_quality(s, &r), 0);
+    ASSERT(!has(&r, 1131, NULL));
+    aw_fim_qreport_free(&r);
+    aw_fim_schema_free(s);
+}

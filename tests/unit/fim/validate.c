@@ -304,3 +304,75 @@ TEST(stream_edge_cases) {
     }
     aw_fim_schema_free(s);
 }
+
+static aw_fim_schema_t *latin(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/fim/unit/latin.xml", aw_test_srcdir());
+    aw_fim_schema_t *s;
+    aw_err_t err;
+    ASSERT_MSG(aw_fim_schema_load(path, NULL, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+TEST(text_latin_charset) {
+    aw_fim_schema_t *s = latin();
+    aw_fim_errors_t e;
+    ASSERT_EQ(run(s, "{\"F99000000011\":\"Nguyễn-Łódź\",\"F99000000012\":\"Köln\"}", &e), 0);
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s, "{\"F99000000011\":\"Ab\\u03a9\",\"F99000000012\":\"k\\u2013\"}", &e),
+              AW_EINVAL);
+    ASSERT_EQ(e.n, 2);
+    ASSERT_STR(e.v[0].code, "charset");
+    ASSERT_STR(e.v[0].path, "/F99000000011");
+    ASSERT_STR(e.v[0].msg_de, "Familienname: Das Zeichen \"\xce\xa9\" (U+03A9) ist nicht erlaubt; "
+                              "bitte nur lateinische Zeichen nach DIN SPEC 91379 verwenden.");
+    ASSERT_CONTAINS(e.v[0].msg_en, "(U+03A9) is not allowed");
+    /* the character set comes before the field's own pattern */
+    ASSERT_STR(e.v[1].code, "charset");
+    ASSERT_CONTAINS(e.v[1].text_en, "U+2013");
+    aw_fim_errors_free(&e);
+    /* length first: 21 characters */
+    ASSERT_EQ(run(s, "{\"F99000000011\":\"\\u03a9bcdefghijklmnopqrstu\"}", &e), AW_EINVAL);
+    ASSERT_STR(e.v[0].code, "maxLength");
+    aw_fim_errors_free(&e);
+    aw_fim_schema_free(s);
+}
+
+TEST(locked_preset_enforced) {
+    aw_fim_schema_t *s = latin();
+    aw_fim_errors_t e;
+    ASSERT_EQ(run(s,
+                  "{\"F99000000011\":\"A\",\"F99000000013\":\"DE\",\"F99000000014\":2.0,"
+                  "\"F99000000015\":true}",
+                  &e),
+              0);
+    aw_fim_errors_free(&e);
+    ASSERT_EQ(run(s,
+                  "{\"F99000000011\":\"A\",\"F99000000013\":\"AT\",\"F99000000014\":3,"
+                  "\"F99000000015\":false}",
+                  &e),
+              AW_EINVAL);
+    ASSERT_EQ(e.n, 3);
+    ASSERT_STR(e.v[0].code, "const");
+    ASSERT_STR(e.v[0].msg_de, "Staat: Dieses Feld ist gesperrt; der Wert muss \"DE\" sein.");
+    ASSERT_STR(e.v[0].msg_en, "Staat: This field is locked; its value must be \"DE\".");
+    ASSERT_STR(e.v[1].path, "/F99000000014");
+    ASSERT_STR(e.v[1].code, "const");
+    ASSERT_STR(e.v[2].code, "const");
+    aw_fim_errors_free(&e);
+    /* a wrong type is a type error, not a const error; absence is fine (0:1) */
+    ASSERT_EQ(run(s, "{\"F99000000011\":\"A\",\"F99000000014\":\"2\"}", &e), AW_EINVAL);
+    ASSERT_EQ(e.n, 1);
+    ASSERT_STR(e.v[0].code, "type");
+    aw_fim_errors_free(&e);
+    /* the DOM path (aw_fim_validate_json) gives the same */
+    json_t *j = json_loads("{\"F99000000011\":\"A\",\"F99000000013\":\"AT\"}", 0, NULL);
+    aw_fim_errors_init(&e);
+    aw_err_t err;
+    ASSERT_EQ(aw_fim_validate_json(s, j, &e, &err), AW_EINVAL);
+    ASSERT_EQ(e.n, 1);
+    ASSERT_STR(e.v[0].code, "const");
+    json_decref(j);
+    aw_fim_errors_free(&e);
+    aw_fim_schema_free(s);
+}

@@ -4,7 +4,9 @@
 #include "http/http.h"
 #include "test.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <unistd.h>
@@ -58,6 +60,27 @@ static void h_block(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_http_resp_text(resp, 200, "text/plain", "done", 4);
 }
 
+static char g_file_path[512];
+
+static void h_file(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)req, (void)ctx;
+    int fd = open(g_file_path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        aw_http_resp_problem(resp, 500, NULL, NULL, "cannot open");
+        return;
+    }
+    aw_http_resp_file(resp, 200, "application/octet-stream", fd, (uint64_t)st.st_size);
+}
+
+static void h_file_replaced(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)req, (void)ctx;
+    int fd = open(g_file_path, O_RDONLY | O_CLOEXEC);
+    aw_http_resp_file(resp, 200, "application/octet-stream", fd, 1);
+    /* a later decision replaces the file body; the fd must not leak */
+    aw_http_resp_problem(resp, 409, "conflict", NULL, "changed my mind");
+}
+
 static aw_http_server_t *start(unsigned conn_limit) {
     aw_http_config_t c;
     aw_http_config_defaults(&c);
@@ -77,6 +100,8 @@ static aw_http_server_t *start(unsigned conn_limit) {
          .flags = AW_ROUTE_STREAM,
          .on_chunk = on_chunk},
         {.method = "GET", .path = "/block", .handler = h_block},
+        {.method = "GET", .path = "/file", .handler = h_file},
+        {.method = "GET", .path = "/file-replaced", .handler = h_file_replaced},
     };
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         ASSERT_EQ(aw_http_server_route(s, &routes[i], &err), 0);
@@ -241,5 +266,27 @@ TEST(metrics_text_format) {
         "amtsweg_http_requests_total{method=\"GET\",route=\"/items/{id}\",status=\"200\"} 1\n");
     ASSERT_CONTAINS(b.data, "le=\"+Inf\"} 1\n");
     aw_buf_free(&b);
+    aw_http_server_free(s);
+}
+
+TEST(file_response_streams_beyond_the_buffer_limit) {
+    /* 80 MiB: more than a buffered response may hold (64 MiB) */
+    snprintf(g_file_path, sizeof g_file_path, "%s/big.bin", aw_test_tmpdir());
+    int fd = open(g_file_path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(ftruncate(fd, 80L << 20), 0);
+    ASSERT_EQ(pwrite(fd, "END", 3, (80L << 20) - 3), 3);
+    close(fd);
+    aw_http_server_t *s = start(0);
+    aw_tc_resp_t r;
+    aw_tc_request(aw_http_server_port(s), "GET", "/file", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(r.body_len, 80L << 20);
+    ASSERT_MEM(r.body + r.body_len - 3, "END", 3);
+    ASSERT_STR(aw_tc_header(&r, "Content-Type"), "application/octet-stream");
+    aw_tc_resp_free(&r);
+    aw_tc_request(aw_http_server_port(s), "GET", "/file-replaced", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 409);
+    aw_tc_resp_free(&r);
     aw_http_server_free(s);
 }
