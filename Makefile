@@ -141,13 +141,28 @@ bench: deps
 	AMTSWEG_BIN=$(abspath $(BIN)) AMTSWEG_BUILD=$(abspath $(O)) AMTSWEG_SRC=$(CURDIR) \
 	BENCH_BIN_DIR=$(abspath $(O)/release/bench) bench/run
 
-FUZZ_CFLAGS := $(WARN) $(DEFS) $(INCS) -O1 -g -fsanitize=fuzzer,address,undefined \
-               -Wno-missing-prototypes -Wno-unknown-warning-option -Wno-format-nonliteral
+# The library is compiled once with coverage instrumentation
+# (-fsanitize=fuzzer-no-link) and linked into every target.
+FUZZ_SAN      := -fsanitize=address,undefined
+FUZZ_CFLAGS_C := $(WARN) $(DEFS) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+                 -Wno-missing-prototypes -Wno-unknown-warning-option -Wno-format-nonliteral
+FUZZ_OBJ  := $(patsubst %.c,$(O)/fuzz/obj/%.o,$(LIB_SRC)) $(O)/fuzz/obj/gen/aw_embedded.o
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
+.SECONDARY: $(FUZZ_OBJ)
 
-$(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC)
+$(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(GEN_SRC) $(PKG_LIBS)
+	@echo '  CC/FUZZ $<'
+	$(Q)clang $(FUZZ_CFLAGS_C) -MMD -MP -c $< -o $@
+
+$(O)/fuzz/obj/gen/aw_embedded.o: $(GEN_SRC)
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS_C) -c $< -o $@
+
+$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	@echo '  LD/FUZZ $@'
+	$(Q)clang $(FUZZ_CFLAGS_C) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
 
 fuzz: deps $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
