@@ -478,20 +478,24 @@ static void h_service_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     reindex(c, resp);
 }
 
-static void h_service_get(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    aw_catalog_t *c = ctx;
+/* Admin reads: one record by a path parameter, or a page of records. Each
+ * runs in its own read transaction and answers through reply_get. */
+typedef int (*get_fn)(aw_tx_t *tx, const char *key, json_t **out, aw_err_t *err);
+typedef int (*list_fn)(aw_tx_t *tx, size_t offset, size_t limit, json_t **out, aw_err_t *err);
+
+static void admin_get(aw_catalog_t *c, aw_http_req_t *req, aw_http_resp_t *resp, get_fn get,
+                      const char *param) {
     ADMIN(c, req, resp);
     aw_tx_t *tx = begin(c, AW_TX_READ, resp);
     if (!tx) return;
     aw_err_t err = {0};
     json_t *out = NULL;
-    int rc = aw_cat_service_get(tx, aw_http_param(req, "leikaKey"), &out, &err);
+    int rc = get(tx, aw_http_param(req, param), &out, &err);
     aw_store_rollback(tx);
     reply_get(c, resp, rc, out, &err);
 }
 
-static void h_service_list(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    aw_catalog_t *c = ctx;
+static void admin_list(aw_catalog_t *c, aw_http_req_t *req, aw_http_resp_t *resp, list_fn list) {
     ADMIN(c, req, resp);
     size_t offset, limit;
     if (!paging(req, resp, 100, &offset, &limit)) return;
@@ -499,9 +503,17 @@ static void h_service_list(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) 
     if (!tx) return;
     aw_err_t err = {0};
     json_t *out = NULL;
-    int rc = aw_cat_service_list(tx, offset, limit, &out, &err);
+    int rc = list(tx, offset, limit, &out, &err);
     aw_store_rollback(tx);
     reply_get(c, resp, rc, out, &err);
+}
+
+static void h_service_get(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    admin_get(ctx, req, resp, aw_cat_service_get, "leikaKey");
+}
+
+static void h_service_list(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    admin_list(ctx, req, resp, aw_cat_service_list);
 }
 
 static void h_service_delete(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
@@ -544,15 +556,7 @@ static void h_area_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
 }
 
 static void h_area_get(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    aw_catalog_t *c = ctx;
-    ADMIN(c, req, resp);
-    aw_tx_t *tx = begin(c, AW_TX_READ, resp);
-    if (!tx) return;
-    aw_err_t err = {0};
-    json_t *out = NULL;
-    int rc = aw_cat_area_get(tx, aw_http_param(req, "ars"), &out, &err);
-    aw_store_rollback(tx);
-    reply_get(c, resp, rc, out, &err);
+    admin_get(ctx, req, resp, aw_cat_area_get, "ars");
 }
 
 static void authority_write(aw_http_req_t *req, aw_http_resp_t *resp, aw_catalog_t *c,
@@ -588,29 +592,11 @@ static void h_authority_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx)
 }
 
 static void h_authority_get(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    aw_catalog_t *c = ctx;
-    ADMIN(c, req, resp);
-    aw_tx_t *tx = begin(c, AW_TX_READ, resp);
-    if (!tx) return;
-    aw_err_t err = {0};
-    json_t *out = NULL;
-    int rc = aw_cat_authority_get(tx, aw_http_param(req, "authority"), &out, &err);
-    aw_store_rollback(tx);
-    reply_get(c, resp, rc, out, &err);
+    admin_get(ctx, req, resp, aw_cat_authority_get, "authority");
 }
 
 static void h_authority_list(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    aw_catalog_t *c = ctx;
-    ADMIN(c, req, resp);
-    size_t offset, limit;
-    if (!paging(req, resp, 100, &offset, &limit)) return;
-    aw_tx_t *tx = begin(c, AW_TX_READ, resp);
-    if (!tx) return;
-    aw_err_t err = {0};
-    json_t *out = NULL;
-    int rc = aw_cat_authority_list(tx, offset, limit, &out, &err);
-    aw_store_rollback(tx);
-    reply_get(c, resp, rc, out, &err);
+    admin_list(ctx, req, resp, aw_cat_authority_list);
 }
 
 static void h_authority_delete(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
@@ -773,17 +759,7 @@ static void h_import(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
 }
 
 static void h_audit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    aw_catalog_t *c = ctx;
-    ADMIN(c, req, resp);
-    size_t offset, limit;
-    if (!paging(req, resp, 100, &offset, &limit)) return;
-    aw_tx_t *tx = begin(c, AW_TX_READ, resp);
-    if (!tx) return;
-    aw_err_t err = {0};
-    json_t *out = NULL;
-    int rc = aw_cat_audit_list(tx, offset, limit, &out, &err);
-    aw_store_rollback(tx);
-    reply_get(c, resp, rc, out, &err);
+    admin_list(ctx, req, resp, aw_cat_audit_list);
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
