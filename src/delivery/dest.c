@@ -700,38 +700,42 @@ static void write_metrics(void *ctx, aw_buf_t *out) {
 
 /* ---- public destination endpoints ----------------------------------------- */
 
-static void h_dest_public(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
-    aw_delivery_t *d = ctx;
+/* Loads the destination named in the path; on failure the problem is
+ * already in resp and false is returned. */
+static bool load_public_dest(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp,
+                             dl_dest_t *dd) {
     aw_tx_t *tx;
     aw_err_t err;
-    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
-    dl_dest_t dd;
-    int rc = dl_dest_get(tx, aw_http_param(req, "destinationId"), &dd, &err);
+    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) {
+        dl_store_error(resp, &err);
+        return false;
+    }
+    int rc = dl_dest_get(tx, aw_http_param(req, "destinationId"), dd, &err);
     aw_store_rollback(tx);
     if (rc == AW_ENOTFOUND) {
         dl_problem(resp, 404, DL_PROBLEM("destination-not-found"), "Destination not found",
                    "there is no destination with this id");
-        return;
+        return false;
     }
-    if (rc) return dl_store_error(resp, &err);
+    if (rc) {
+        dl_store_error(resp, &err);
+        return false;
+    }
+    return true;
+}
+
+static void h_dest_public(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    aw_delivery_t *d = ctx;
+    dl_dest_t dd;
+    if (!load_public_dest(d, req, resp, &dd)) return;
     aw_http_resp_json(resp, 200, dl_dest_public_json(&dd));
     dl_dest_clear(&dd);
 }
 
 static void h_dest_key(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_delivery_t *d = ctx;
-    aw_tx_t *tx;
-    aw_err_t err;
-    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
     dl_dest_t dd;
-    int rc = dl_dest_get(tx, aw_http_param(req, "destinationId"), &dd, &err);
-    aw_store_rollback(tx);
-    if (rc == AW_ENOTFOUND) {
-        dl_problem(resp, 404, DL_PROBLEM("destination-not-found"), "Destination not found",
-                   "there is no destination with this id");
-        return;
-    }
-    if (rc) return dl_store_error(resp, &err);
+    if (!load_public_dest(d, req, resp, &dd)) return;
     const char *kid = aw_http_param(req, "kid");
     const char *jwk = strcmp(kid, dd.enc_kid) == 0   ? dd.enc_jwk
                       : strcmp(kid, dd.sig_kid) == 0 ? dd.sig_jwk
