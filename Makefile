@@ -3,7 +3,7 @@
 #   make            release build into $(O)/release/amtsweg
 #   make run        install deps, build, start `amtsweg demo` on 127.0.0.1:8080
 #   make check      install deps, format-check, ASan+UBSan build, run every test
-#   make bench      build bench/ programs and print figures
+#   make bench      build bench/ programs and print figures (B="http jose": a subset)
 #   make fuzz       build libFuzzer targets (clang) and run each for FUZZ_SECONDS
 #   make format     clang-format the tree in place
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -25,8 +25,14 @@ Q        := $(if $(filter 1,$(V)),,@)
 PKGS := libmicrohttpd jansson libssl libcrypto libxml-2.0 sqlite3 libpq zlib \
         libpcre2-8 cairo libcurl
 
+# libpq, libcurl, libxml2 and libstemmer are opened with dlopen on first use
+# (src/base/dl.h), so the programs we ship do not link them (CORE_LIBS); the
+# test binary links them too because tests call libpq directly.
+DL_PKGS    := libxml-2.0 libpq libcurl
+CORE_PKGS  := $(filter-out $(DL_PKGS),$(PKGS))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer -lpthread -lm
+CORE_LIBS  := $(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null) -lpthread -lm
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
@@ -103,7 +109,7 @@ $(O)/release/gen/aw_embedded.o: $(GEN_SRC)
 
 $(BIN): $(REL_OBJ) $(O)/release/src/main.o
 	@echo "  LD      $@"
-	$(Q)$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(REL_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # ---- sanitizer build (tests) --------------------------------------------
 $(O)/asan/%.o: %.c
@@ -117,7 +123,7 @@ $(O)/asan/gen/aw_embedded.o: $(GEN_SRC)
 
 $(SAN_BIN): $(SAN_OBJ) $(O)/asan/src/main.o
 	@echo "  LD      $@"
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(TEST_BIN): $(SAN_OBJ) $(TEST_OBJ)
 	@echo "  LD      $@"
@@ -132,14 +138,14 @@ BENCH_BINS := $(patsubst bench/%.c,$(O)/release/bench/%,$(BENCH_SRC))
 $(O)/release/bench/%: bench/%.c $(REL_OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS)
+	$(Q)$(CC) $(REL_CFLAGS) $(REL_LDFLAGS) -o $@ $< $(REL_OBJ) $(CORE_LIBS)
 
 bench-build: $(BIN) $(BENCH_BINS)
 
 bench: deps
 	@$(MAKE) --no-print-directory bench-build
 	AMTSWEG_BIN=$(abspath $(BIN)) AMTSWEG_BUILD=$(abspath $(O)) AMTSWEG_SRC=$(CURDIR) \
-	BENCH_BIN_DIR=$(abspath $(O)/release/bench) bench/run
+	BENCH_BIN_DIR=$(abspath $(O)/release/bench) bench/run $(B)
 
 # The library is compiled once with coverage instrumentation
 # (-fsanitize=fuzzer-no-link) and linked into every target.

@@ -5,8 +5,9 @@
  */
 #include "catalog/assist.h"
 
+#include "base/dl_curl.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pcre2.h>
 #include <pthread.h>
@@ -128,7 +129,6 @@ int aw_assist_new(const aw_assist_config_t *cfg, aw_assist_t **out, aw_err_t *er
         aw_assist_free(a);
         return aw_err_set(err, AW_ENOMEM, "out of memory");
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     *out = a;
     return 0;
 }
@@ -291,6 +291,8 @@ int aw_assist_rerank(aw_assist_t *a, const char *query, const aw_assist_candidat
     if (n > AW_ASSIST_MAX_CANDIDATES) n = AW_ASSIST_MAX_CANDIDATES;
     if (n == 0) return aw_err_set(err, AW_EINVAL, "assist: no candidates");
     if (!breaker_allow(a)) return aw_err_set(err, AW_EBUSY, "assist: circuit breaker open");
+    int lrc = aw_dl_curl_load(err); /* first use loads libcurl (base/dl.h) */
+    if (lrc < 0) return lrc;
     char clean[AW_ASSIST_QUERY_MAX * 2];
     int rc = aw_assist_scrub(query, clean, sizeof clean);
     char *body = rc == 0 ? build_body(a, clean, c, n) : NULL;

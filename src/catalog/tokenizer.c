@@ -1,6 +1,7 @@
 #include "catalog/tokenizer.h"
 
-#include <libstemmer.h>
+#include "base/dl_stemmer.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,7 @@ size_t aw_tok_fold_word(const char *s, size_t len, char *out) {
 }
 
 aw_tok_stemmer_t *aw_tok_stemmer_new(void) {
+    if (aw_dl_stemmer_load(NULL) < 0) return NULL;
     aw_tok_stemmer_t *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->sb = sb_stemmer_new("german", "UTF_8");

@@ -13,11 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
-
 #include "base/buf.h"
+#include "base/dl_xml.h"
 #include "catalog/catalog.h"
 #include "catalog/internal.h"
 
@@ -495,7 +492,8 @@ int aw_cat__import_xzufi(aw_tx_t *tx, const char *data, size_t len, const char *
     if (has_doctype(data, len))
         return aw_err_set(err, AW_EINVAL,
                           "%s: document type declarations (<!DOCTYPE>) are not allowed", source);
-    xmlInitParser();
+    int lrc = aw_dl_xml_load(err);
+    if (lrc < 0) return lrc;
     xmlParserCtxtPtr px = xmlNewParserCtxt();
     if (!px) return aw_err_set(err, AW_ENOMEM, "out of memory");
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;

@@ -1,7 +1,8 @@
 #include "delivery/callback.h"
 
+#include "base/dl_curl.h"
+
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
@@ -110,6 +111,8 @@ int aw_callback_post(const char *url, const char *secret, const char *body, size
     char mac[AW_CALLBACK_HMAC_HEX + 1];
     int rc = aw_callback_sign(secret, ts, body, len, mac, err);
     if (rc) return rc;
+    rc = aw_dl_curl_load(err); /* first callback loads libcurl (base/dl.h) */
+    if (rc < 0) return rc;
     CURL *c = curl_easy_init();
     if (!c) return aw_err_set(err, AW_ENOMEM, "callback: curl init failed");
     char h1[200], h2[64];

@@ -18,7 +18,6 @@
  * are decrypted as a stream into the staging directory (bounded memory).
  */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/dl_curl.h"
 #include "base/hex.h"
 #include "base/secure.h"
 #include "base/uuid.h"
@@ -750,7 +750,13 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
         aw_jwk_free(ib.sig);
         return 1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    aw_err_t lerr = {0};
+    if (aw_dl_curl_load(&lerr) < 0) {
+        fprintf(stderr, "amtsweg inbox: %s\n", lerr.msg);
+        aw_jwk_free(ib.enc);
+        aw_jwk_free(ib.sig);
+        return 1;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     int failures = 0, code = 0;
@@ -761,6 +767,5 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
     aw_secure_wipe(ib.token, sizeof ib.token);
     aw_jwk_free(ib.enc);
     aw_jwk_free(ib.sig);
-    curl_global_cleanup();
     return code ? code : failures ? 1 : 0;
 }

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include <libxml/tree.h>
+#include "base/dl_xml.h"
 
 #include "fim/fim.h"
 

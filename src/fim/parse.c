@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <libxml/parser.h>
 
 #include "fim/internal.h"
 

@@ -13,9 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <libxml/parser.h>
-#include <libxml/xmlerror.h>
-
 #include "fim/internal.h"
 
 static bool has_doctype(const char *buf, size_t len) {
@@ -42,7 +39,8 @@ int aw_fim__xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *o
                           "%s: document type declarations (<!DOCTYPE>) are not allowed in FIM "
                           "files (entity expansion / external entities refused)",
                           name);
-    xmlInitParser();
+    int lrc = aw_dl_xml_load(err);
+    if (lrc < 0) return lrc;
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) return aw_err_set(err, AW_ENOMEM, "%s: out of memory", name);
     /* No XML_PARSE_NOENT (no entity substitution), no XML_PARSE_DTDLOAD,

@@ -13,7 +13,8 @@
  */
 #include "store/engine.h"
 
-#include <libpq-fe.h>
+#include "base/dl_pq.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,12 @@ static int map_result(aw_conn_t *c, const PGresult *res, const char *what, aw_er
 /* ---- store --------------------------------------------------------------- */
 
 static int pg_open(aw_store_t *st, const char *target, aw_err_t *err) {
+    /* libpq is loaded only by deployments that use PostgreSQL (base/dl.h). */
+    int lrc = aw_dl_pq_load(err);
+    if (lrc < 0) {
+        aw_err_prefix(err, "store");
+        return lrc;
+    }
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(target, &errmsg);
     if (!opts) {

@@ -11,6 +11,7 @@
 #include "jose/jwk.h"
 #include "jose/jws.h"
 #include "test.h"
+#include "../unit/store/pg_harness.h"
 
 #define TOKEN "catalog-test-operator-token-0123"
 #define AUTH  "Authorization: Bearer " TOKEN "\r\n"
@@ -463,4 +464,40 @@ TEST_T(services_search_with_place_and_ai, 120) {
     ASSERT_EQ(aw_tc_stop(&s), 0);
     aw_http_server_stop(m);
     aw_http_server_free(m);
+}
+
+/* The shipped binary loads libpq and libxml2 only when a feature needs them
+ * (base/dl.h): import XZuFi into PostgreSQL and serve from it. */
+TEST_T(postgresql_import_and_serve, 120) {
+    aw_pg_harness_t pg;
+    const char *url = aw_pg_harness_start_or_skip(&pg);
+    const char *bin = getenv("AMTSWEG_BIN"), *src = aw_test_srcdir();
+    ASSERT_EQ(aw_test_sh("%s import municipalities %s/tests/data/catalog/areas-small.tsv --db '%s' "
+                         ">/dev/null 2>&1",
+                         bin, src, url),
+              0);
+    ASSERT_EQ(aw_test_sh("%s import services %s/tests/data/catalog/services-small.tsv --db '%s' "
+                         "--actor ci >/dev/null 2>&1",
+                         bin, src, url),
+              0);
+    ASSERT_EQ(aw_test_sh("%s import xzufi %s/tests/data/catalog/xzufi-good.xml --db '%s' "
+                         ">/dev/null 2>&1",
+                         bin, src, url),
+              0);
+    aw_tc_server_t s;
+    static char var[1024];
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
+    const char *args[] = {"serve", "--db",           url,        "--var-dir",
+                          var,     "--platform-key", test_key(), NULL};
+    const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" TOKEN, NULL};
+    aw_tc_start(&s, args, env);
+    json_t *j;
+    ASSERT_EQ(req(&s, "GET", "/ready", NULL, NULL, &j), 200);
+    json_decref(j);
+    ASSERT_EQ(req(&s, "GET", "/v1/catalog/services/" DOG "?ars=010510044044", NULL, NULL, &j), 200);
+    ASSERT_STR(json_string_value(json_object_get(json_object_get(j, "authority"), "name")),
+               "Bürgeramt Heide");
+    json_decref(j);
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+    aw_pg_harness_stop(&pg);
 }
