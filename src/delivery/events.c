@@ -449,8 +449,7 @@ static void pend_free(pend_t *p, size_t n) {
 
 int dl_signer_run(aw_delivery_t *d, bool escalation, int64_t *signed_n, aw_err_t *err) {
     if (signed_n) *signed_n = 0;
-    int rc = dl_platform_key(d, err);
-    if (rc) return rc;
+    int rc = 0;
     char owner[AW_UUID_STRLEN + 1], prev_owner[AW_UUID_STRLEN + 1] = "";
     pend_t *prev = NULL;
     size_t prev_n = 0;
@@ -498,6 +497,12 @@ int dl_signer_run(aw_delivery_t *d, bool escalation, int64_t *signed_n, aw_err_t
         }
         if (k == 0) {
             free(p);
+            break;
+        }
+        /* the key only when there is something to sign: a first start
+         * generates it (seconds of RSA-4096) */
+        if ((rc = dl_platform_key(d, err)) != 0) {
+            pend_free(p, k); /* the claims expire */
             break;
         }
         for (size_t i = 0; i < k; i++) sign_one(d, &p[i]);
