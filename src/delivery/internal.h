@@ -11,6 +11,7 @@
 #include "delivery/delivery.h"
 #include "delivery/worker.h"
 #include "http/http.h"
+#include "http/ratelimit.h"
 #include "jose/jwk.h"
 #include "store/sql.h"
 
@@ -29,6 +30,7 @@ struct aw_delivery {
     char iss[512];
     char attach_dir[4096];
     aw_worker_t *worker;
+    aw_ratelimit_t token_rl; /* POST /token per client address */
     _Atomic int64_t tot_incomplete, tot_rejected, tot_purged, tot_events;
 };
 
