@@ -14,6 +14,7 @@
 #include "app/ops.h"
 #include "base/log.h"
 #include "base/secure.h"
+#include "http/clientip.h"
 
 /* One table drives flags, environment variables and help text, so the three
  * can never disagree. */
@@ -23,6 +24,7 @@ typedef enum {
     OPT_THREADS,
     OPT_MAXCONN,
     OPT_PERIP,
+    OPT_TRUSTED_PROXIES,
     OPT_IDLE,
     OPT_HEADER_TO,
     OPT_REQUEST_TO,
@@ -45,6 +47,7 @@ typedef enum {
     OPT_SIGN_THREADS,
     OPT_SIGN_ESCALATE,
     OPT_SIGN_MAX_BACKLOG,
+    OPT_TOKEN_RATE,
     OPT_ROUTING_RATE,
     OPT_ASSIST_URL,
     OPT_ASSIST_MODEL
@@ -68,6 +71,9 @@ static const opt_t OPTS[] = {
      "open connections before new requests get 503 (default 1000)"},
     {OPT_PERIP, "max-connections-per-ip", "AMTSWEG_MAX_CONNECTIONS_PER_IP", "N",
      "open connections per client address (default 0 = unlimited)"},
+    {OPT_TRUSTED_PROXIES, "trusted-proxies", "AMTSWEG_TRUSTED_PROXIES", "LIST",
+     "reverse proxies (addresses, CIDR blocks; comma-separated) whose X-Forwarded-For names the "
+     "client for rate limits (default: none)"},
     {OPT_IDLE, "idle-timeout", "AMTSWEG_IDLE_TIMEOUT", "SECONDS",
      "close connections idle this long (default 30)"},
     {OPT_HEADER_TO, "header-timeout", "AMTSWEG_HEADER_TIMEOUT", "SECONDS",
@@ -115,6 +121,8 @@ static const opt_t OPTS[] = {
     {OPT_SIGN_MAX_BACKLOG, "delivery-sign-max-backlog", "AMTSWEG_DELIVERY_SIGN_MAX_BACKLOG", "N",
      "unsigned events at which announce and submit answer 503 with Retry-After "
      "(default 100000, 0 = no limit)"},
+    {OPT_TOKEN_RATE, "token-rate-limit", "AMTSWEG_TOKEN_RATE_LIMIT", "N",
+     "POST /token requests per minute and client address (default 30, 0 = off)"},
     {OPT_ROUTING_RATE, "routing-rate-limit", "AMTSWEG_ROUTING_RATE_LIMIT", "N",
      "routing API requests per minute and client (default 600, 0 = off)"},
     {OPT_ASSIST_URL, "assist-url", "AMTSWEG_ASSIST_URL", "URL",
@@ -244,6 +252,10 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
         rc = parse_uint(name, v, 1ULL << 40, &x, err);
         c->delivery.sign_max_backlog = (int64_t)x;
         break;
+    case OPT_TOKEN_RATE:
+        rc = parse_uint(name, v, 1000000, &x, err);
+        c->delivery.token_rate_limit = (unsigned)x;
+        break;
     case OPT_LOGLEVEL:
         if (aw_log_parse_level(v) < 0)
             return aw_err_set(err, AW_EINVAL,
@@ -262,6 +274,16 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
         rc = parse_uint(name, v, 100000, &x, err);
         c->http.per_ip_limit = (unsigned)x;
         break;
+    case OPT_TRUSTED_PROXIES: {
+        aw_cidr_list_t l;
+        rc = aw_cidr_list_parse(v, &l, err);
+        if (rc < 0) {
+            aw_err_prefix(err, "%s", name);
+            return rc;
+        }
+        c->http.trusted_proxies = v;
+        return 0;
+    }
     case OPT_IDLE:
         rc = parse_uint(name, v, 86400, &x, err);
         c->http.idle_timeout_s = (unsigned)x;

@@ -17,7 +17,7 @@
 #include "catalog/internal.h"
 #include "http/problem.h"
 #include "catalog/import.h"
-#include "catalog/ratelimit.h"
+#include "http/ratelimit.h"
 #include "catalog/search.h"
 
 #define SIG_CACHE_SLOTS 1024
@@ -132,21 +132,7 @@ static bool paging(aw_http_req_t *req, aw_http_resp_t *resp, size_t def, size_t 
 }
 
 static bool rate_ok(aw_catalog_t *c, aw_http_req_t *req, aw_http_resp_t *resp) {
-    if (!c->cfg.rate_limit) return true;
-    aw_rl_result_t r = aw_ratelimit_take(&c->rl, aw_http_client_ip(req), aw_time_now_ms());
-    char v[24];
-    snprintf(v, sizeof v, "%u", r.limit);
-    aw_http_resp_header(resp, "RateLimit-Limit", v);
-    snprintf(v, sizeof v, "%u", r.remaining);
-    aw_http_resp_header(resp, "RateLimit-Remaining", v);
-    snprintf(v, sizeof v, "%u", r.reset_s);
-    aw_http_resp_header(resp, "RateLimit-Reset", v);
-    if (r.allowed) return true;
-    aw_http_resp_header(resp, "Retry-After", v);
-    aw_http_resp_problem(resp, 429, "rate-limited", "Too Many Requests",
-                         "more than %u requests in %u s from this client; retry in %u s", r.limit,
-                         c->cfg.rate_window_s ? c->cfg.rate_window_s : 60, r.reset_s);
-    return false;
+    return aw_ratelimit_http(&c->rl, req, resp);
 }
 
 static aw_tx_t *begin(aw_catalog_t *c, int mode, aw_http_resp_t *resp) {

@@ -35,6 +35,7 @@ void aw_delivery_config_defaults(aw_delivery_config_t *c) {
     c->max_attachments = 100;
     c->max_submission_bytes = 2000ull * 1000 * 1000;
     c->token_ttl_s = 1800;
+    c->token_rate_limit = 30;
     c->callback_timeout_s = 10;
     c->incomplete_ttl_s = 86400;
     c->unfetched_reject_s = 14 * 86400;
@@ -121,8 +122,6 @@ int dl_random_b64(size_t nbytes, char *out, size_t outcap) {
     return 0;
 }
 
-#define PBKDF2_ITER 100000
-
 static int pbkdf2(const char *secret, const unsigned char *salt, size_t saltlen, unsigned iter,
                   unsigned char out[32]) {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "PBKDF2", NULL);
@@ -139,19 +138,26 @@ static int pbkdf2(const char *secret, const unsigned char *salt, size_t saltlen,
     return ok ? 0 : AW_ECRYPTO;
 }
 
+/* Client secrets are 256 random bits made by amtsweg (dl_random_b64), never
+ * chosen by people, so one SHA-256 is as hard to invert as the secret is to
+ * guess; a slow KDF adds nothing against guessing and turns POST /token into
+ * tens of milliseconds of CPU per call for anyone who sends one. Stored as
+ * "sha256$<hex>". Hashes written by earlier versions ("pbkdf2-sha256$...")
+ * are still verified. */
 int dl_secret_hash(const char *secret, char *out, size_t outcap, aw_err_t *err) {
-    unsigned char salt[16], h[32];
-    if (RAND_bytes(salt, sizeof salt) != 1 || pbkdf2(secret, salt, sizeof salt, PBKDF2_ITER, h))
-        return aw_err_set(err, AW_ECRYPTO, "cannot hash the client secret");
-    char sx[33], hx[65];
-    aw_hex_encode(salt, 16, sx);
-    aw_hex_encode(h, 32, hx);
-    snprintf(out, outcap, "pbkdf2-sha256$%d$%s$%s", PBKDF2_ITER, sx, hx);
-    aw_secure_wipe(h, sizeof h);
+    char hx[65];
+    if (strlen(secret) < 32) return aw_err_set(err, AW_EINVAL, "client secret too short");
+    dl_sha256_hex(secret, strlen(secret), hx);
+    snprintf(out, outcap, "sha256$%s", hx);
     return 0;
 }
 
 bool dl_secret_check(const char *secret, const char *stored) {
+    if (stored && strncmp(stored, "sha256$", 7) == 0) {
+        char hx[65];
+        dl_sha256_hex(secret, strlen(secret), hx);
+        return strlen(stored + 7) == 64 && aw_ct_equal(hx, 64, stored + 7, 64);
+    }
     unsigned iter = 0;
     char sx[33] = {0}, hx[65] = {0};
     if (!stored || sscanf(stored, "pbkdf2-sha256$%u$%32[0-9a-f]$%64[0-9a-f]", &iter, sx, hx) != 3 ||
@@ -373,6 +379,11 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
     if (!d) return aw_err_set(err, AW_ENOMEM, "delivery: out of memory");
     pthread_mutex_init(&d->key_mu, NULL);
     d->cfg = *cfg;
+    if (aw_ratelimit_init(&d->token_rl, cfg->token_rate_limit, 60) != 0) {
+        pthread_mutex_destroy(&d->key_mu);
+        free(d);
+        return aw_err_set(err, AW_ENOMEM, "delivery: out of memory");
+    }
     d->store = store;
     d->op = op;
     snprintf(d->iss, sizeof d->iss, "%s",
@@ -468,6 +479,7 @@ void aw_delivery_free(aw_delivery_t *d) {
     aw_jwk_free(d->platform_key);
     aw_jwk_free(d->platform_pub);
     pthread_mutex_destroy(&d->key_mu);
+    aw_ratelimit_free(&d->token_rl);
     free(d);
 }
 

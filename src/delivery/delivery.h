@@ -43,6 +43,7 @@ typedef struct aw_delivery_config {
     unsigned max_attachments;      /* announced attachments; default 100 */
     uint64_t max_submission_bytes; /* all tokens of a submission; default 2 GB */
     int64_t token_ttl_s;           /* bearer token lifetime; default 1800 */
+    unsigned token_rate_limit;     /* POST /token per client address and minute; 0 off; 30 */
     bool callback_allow_loopback;  /* allow http:// to 127.0.0.1/::1/localhost (tests) */
     int64_t callback_timeout_s;    /* default 10 */
     /* Deadlines (seconds), defaults as FIT-Connect. */

@@ -11,6 +11,7 @@
 #include "delivery/delivery.h"
 #include "delivery/worker.h"
 #include "http/http.h"
+#include "http/ratelimit.h"
 #include "jose/jwk.h"
 #include "store/sql.h"
 
@@ -30,6 +31,7 @@ struct aw_delivery {
     char attach_dir[4096];
     aw_worker_t *worker;
     struct dl_signer *signer; /* NULL unless cfg.sign_worker and started */
+    aw_ratelimit_t token_rl;  /* POST /token per client address */
     _Atomic int64_t tot_incomplete, tot_rejected, tot_purged, tot_events;
     /* unsigned events (estimate, see events.c), SETs signed by the signer,
      * times it escalated, requests refused at sign_max_backlog */

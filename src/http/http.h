@@ -71,6 +71,9 @@ typedef struct aw_http_config {
     size_t max_header_bytes;
     size_t max_body_bytes; /* default per route */
     unsigned drain_timeout_s;
+    /* Reverse proxies whose X-Forwarded-For is believed (http/clientip.h):
+     * addresses or CIDR blocks, comma-separated; NULL: none. */
+    const char *trusted_proxies;
 } aw_http_config_t;
 
 void aw_http_config_defaults(aw_http_config_t *c);
@@ -104,7 +107,9 @@ struct aw_http_resp {
 const char *aw_http_param(const aw_http_req_t *req, const char *name);
 const char *aw_http_query(const aw_http_req_t *req, const char *name);
 const char *aw_http_header(const aw_http_req_t *req, const char *name);
-/* The peer's address as text ("127.0.0.1", "::1"), computed on first use. */
+/* The client's address as text ("127.0.0.1", "::1"), computed on first use:
+ * the peer, or behind a trusted proxy the address X-Forwarded-For names
+ * (http/clientip.h). Use it for per-client limits. */
 const char *aw_http_client_ip(aw_http_req_t *req);
 
 /* Response helpers. Bodies are copied. */

@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "base/uuid.h"
+#include "http/clientip.h"
 #include "http/json.h"
 #include "http/metrics.h"
 #include "http/problem.h"
@@ -60,6 +61,7 @@ typedef struct route_stats {
 
 struct aw_http_server {
     aw_http_config_t cfg;
+    aw_cidr_list_t trusted; /* proxies whose X-Forwarded-For counts */
     aw_router_t *router;
     aw_route_spec_t *specs;
     size_t nspecs, capspecs;
@@ -147,11 +149,29 @@ const char *aw_http_header(const aw_http_req_t *req, const char *name) {
 
 static const char *client_ip(struct MHD_Connection *conn, char *buf, size_t n);
 
+/* Joins every X-Forwarded-For header of the request with ",", in order
+ * (bounded by the header limit the server already enforces). */
+static enum MHD_Result xff_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value) {
+    (void)kind;
+    aw_buf_t *b = cls;
+    if (key && value && strcasecmp(key, "X-Forwarded-For") == 0) {
+        if (b->len) aw_buf_putc(b, ',');
+        aw_buf_puts(b, value);
+    }
+    return MHD_YES;
+}
+
 const char *aw_http_client_ip(aw_http_req_t *req) {
     if (!req->priv->client_ip) {
-        char ip[64];
-        req->priv->client_ip =
-            aw_arena_strdup(&req->priv->arena, client_ip(req->priv->conn, ip, sizeof ip));
+        char peer[64], ip[64];
+        client_ip(req->priv->conn, peer, sizeof peer);
+        const aw_cidr_list_t *trusted = &req->priv->srv->trusted;
+        aw_buf_t x = AW_BUF_INIT;
+        if (trusted->n) MHD_get_connection_values(req->priv->conn, MHD_HEADER_KIND, xff_one, &x);
+        aw_client_ip_resolve(trusted, peer, x.len && aw_buf_ok(&x) ? x.data : NULL, ip, sizeof ip);
+        aw_buf_free(&x);
+        req->priv->client_ip = aw_arena_strdup(&req->priv->arena, ip);
     }
     return req->priv->client_ip ? req->priv->client_ip : "";
 }
@@ -265,6 +285,13 @@ int aw_http_server_new(const aw_http_config_t *cfg, aw_http_server_t **out, aw_e
     if (s->cfg.conn_limit == 0) s->cfg.conn_limit = 1000;
     if (s->cfg.max_body_bytes == 0) s->cfg.max_body_bytes = 1024 * 1024;
     if (s->cfg.max_header_bytes == 0) s->cfg.max_header_bytes = 16 * 1024;
+    int rc = aw_cidr_list_parse(cfg->trusted_proxies, &s->trusted, err);
+    if (rc < 0) {
+        aw_err_prefix(err, "trusted proxies");
+        free(s);
+        return rc;
+    }
+    s->cfg.trusted_proxies = NULL; /* parsed; the caller's string is not kept */
     s->router = aw_router_new();
     s->listen_fd = -1;
     pthread_mutex_init(&s->lock, NULL);

@@ -1,6 +1,6 @@
 /*
  * ratelimit — a fixed-window request counter per client key (the client's
- * address), in memory, for the public routing API.
+ * address, http/clientip.h), in memory: the public routing API, POST /token.
  *
  * Promises: thread-safe; bounded memory (a fixed table; when all slots a
  * key may use are live, the one whose window ends first is taken over, so
@@ -8,8 +8,8 @@
  * limit looser for them); figures suitable for the RateLimit-Limit,
  * RateLimit-Remaining and RateLimit-Reset headers.
  */
-#ifndef AW_CATALOG_RATELIMIT_H
-#define AW_CATALOG_RATELIMIT_H
+#ifndef AW_HTTP_RATELIMIT_H
+#define AW_HTTP_RATELIMIT_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,5 +41,13 @@ int aw_ratelimit_init(aw_ratelimit_t *rl, unsigned limit, unsigned window_s);
 void aw_ratelimit_free(aw_ratelimit_t *rl);
 /* Counts one request of key at now_ms. */
 aw_rl_result_t aw_ratelimit_take(aw_ratelimit_t *rl, const char *key, int64_t now_ms);
+
+struct aw_http_req;
+struct aw_http_resp;
+/* Counts one request of the request's client (aw_http_client_ip) and sets
+ * the RateLimit-Limit/-Remaining/-Reset headers; above the limit it answers
+ * 429 problem+json with Retry-After and returns false. True without headers
+ * when rl is unlimited. */
+bool aw_ratelimit_http(aw_ratelimit_t *rl, struct aw_http_req *req, struct aw_http_resp *resp);
 
 #endif

@@ -1,5 +1,5 @@
 /* Tests of src/catalog/ratelimit.c. */
-#include "catalog/ratelimit.h"
+#include "http/ratelimit.h"
 #include "test.h"
 
 TEST(window_counts_and_resets) {

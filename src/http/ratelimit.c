@@ -1,7 +1,10 @@
 /*
  * ratelimit.c — fixed windows per client key (ratelimit.h).
  */
-#include "catalog/ratelimit.h"
+#include "http/ratelimit.h"
+
+#include "base/time.h"
+#include "http/http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,4 +73,22 @@ aw_rl_result_t aw_ratelimit_take(aw_ratelimit_t *rl, const char *key, int64_t no
     if (r.reset_s == 0) r.reset_s = 1;
     pthread_mutex_unlock(&rl->mu);
     return r;
+}
+
+bool aw_ratelimit_http(aw_ratelimit_t *rl, aw_http_req_t *req, aw_http_resp_t *resp) {
+    if (!rl->limit) return true;
+    aw_rl_result_t r = aw_ratelimit_take(rl, aw_http_client_ip(req), aw_time_now_ms());
+    char v[24];
+    snprintf(v, sizeof v, "%u", r.limit);
+    aw_http_resp_header(resp, "RateLimit-Limit", v);
+    snprintf(v, sizeof v, "%u", r.remaining);
+    aw_http_resp_header(resp, "RateLimit-Remaining", v);
+    snprintf(v, sizeof v, "%u", r.reset_s);
+    aw_http_resp_header(resp, "RateLimit-Reset", v);
+    if (r.allowed) return true;
+    aw_http_resp_header(resp, "Retry-After", v);
+    aw_http_resp_problem(resp, 429, "rate-limited", "Too Many Requests",
+                         "more than %u requests in %u s from this client; retry in %u s", r.limit,
+                         (unsigned)(rl->window_ms / 1000), r.reset_s);
+    return false;
 }
