@@ -114,7 +114,7 @@ static const opt_t OPTS[] = {
     {OPT_SIGN_WORKER, "delivery-sign-worker", "AMTSWEG_DELIVERY_SIGN_WORKER", "0|1",
      "sign event SETs on the background worker (default 1; 0: only when the log is read)"},
     {OPT_SIGN_THREADS, "delivery-sign-threads", "AMTSWEG_DELIVERY_SIGN_THREADS", "N",
-     "signer threads at idle priority (SCHED_IDLE; default 0 = cores + 1)"},
+     "signer threads at idle priority (SCHED_IDLE; default 0 = cores)"},
     {OPT_SIGN_ESCALATE, "delivery-sign-escalate", "AMTSWEG_DELIVERY_SIGN_ESCALATE", "N",
      "unsigned events above which signing also runs at normal priority until half are left "
      "(default 10000, 0 = never)"},

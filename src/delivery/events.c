@@ -62,6 +62,7 @@ typedef struct pend {
     char *body;
     aw_buf_t tok;
     int rc;
+    bool done; /* signed (or failed): rc and tok are final */
     aw_err_t err;
 } pend_t;
 
@@ -80,6 +81,7 @@ static void sign_one(aw_delivery_t *d, pend_t *p) {
         if (!body) {
             p->rc = aw_err_set(&p->err, AW_EINVAL, "event %lld: stored body is not JSON",
                                (long long)p->id);
+            p->done = true;
             return;
         }
     }
@@ -96,6 +98,7 @@ static void sign_one(aw_delivery_t *d, pend_t *p) {
     if (p->rc == 0 && !aw_buf_ok(&p->tok))
         p->rc = aw_err_set(&p->err, AW_ENOMEM, "event: out of memory");
     json_decref(body);
+    p->done = true;
 }
 
 static void *sign_thread(void *arg) {
@@ -244,7 +247,7 @@ static int claim(aw_delivery_t *d, const char *case_id, const char *owner, int64
 static int store_in(aw_tx_t *tx, const char *owner, pend_t *p, size_t n, aw_err_t *err) {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (p[i].rc) continue;
+        if (p[i].rc || !p[i].done) continue;
         rc = aw_sql_exec(tx,
                          "UPDATE delivery_events SET token = $1, sign_owner = NULL,"
                          " sign_lease_until = 0 WHERE id = $2 AND sign_owner = $3 AND token = ''",
@@ -326,7 +329,7 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
  *
  * Signing is the platform's biggest cost (two RSA-4096 signatures per
  * submission) and never on the request path. The signer runs
- *  - "idle" threads (cores + 1) at SCHED_IDLE: they only get CPU time no
+ *  - "idle" threads (cores) at SCHED_IDLE: they only get CPU time no
  *    request thread wants, so replies are not slowed while there is work;
  *    one more thread than cores keeps the cores signing while one thread
  *    waits for its commit;
@@ -352,17 +355,21 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
 
 typedef struct sthread {
     aw_delivery_t *d;
-    bool escalation, started;
+    bool escalation, committer, started;
     pthread_t th;
     int policy; /* as set by the thread, for tests */
 } sthread_t;
 
 struct dl_signer {
     pthread_mutex_t mu;
-    pthread_cond_t cv, esc_cv, idle_cv;
-    uint64_t gen;
-    bool stopping, escalated;
+    /* cv: the committer; work_cv / esc_cv: idle / escalation signing
+     * threads; idle_cv: dl_signer_wait and start-up */
+    pthread_cond_t cv, work_cv, esc_cv, idle_cv;
+    uint64_t gen; /* kicks */
+    bool stopping, cstop, escalated;
     int n, ready;
+    struct sbatch *head, *tail; /* claimed batches, oldest first */
+    size_t queued, low;         /* events claimed, not taken; claim below low */
     sthread_t t[2 * SIGN_MAX_THREADS + 1];
     _Atomic int64_t last_count_ms;
 };
@@ -429,11 +436,7 @@ void dl_signer_kick(aw_delivery_t *d, int64_t added) {
     if (!s) return;
     pthread_mutex_lock(&s->mu);
     s->gen++;
-    /* one thread per batch of work, all of them for a backlog */
-    if (b > SIGN_BG_BATCH)
-        pthread_cond_broadcast(&s->cv);
-    else
-        pthread_cond_signal(&s->cv);
+    if (s->queued < s->low) pthread_cond_signal(&s->cv); /* the committer claims */
     bool wake_esc = !s->escalated && dl_sign_level(&d->cfg, b, false) >= DL_SIGN_ESCALATE;
     pthread_mutex_unlock(&s->mu);
     if (wake_esc) level_changed(d);
@@ -531,6 +534,26 @@ int dl_signer_run(aw_delivery_t *d, bool escalation, int64_t *signed_n, aw_err_t
 #define SCHED_IDLE 5
 #endif
 
+/* A claimed batch on its way through the threaded signer. */
+typedef struct sbatch {
+    struct sbatch *next;
+    char owner[AW_UUID_STRLEN + 1];
+    pend_t *p;
+    size_t n, taken, done;
+} sbatch_t;
+
+static void set_deadline(struct timespec *ts, unsigned ms) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Signing threads: take one event at a time from the claimed batches. An
+ * escalation thread takes work only while escalated or quiet. */
 static void *signer_main(void *arg) {
     sthread_t *t = arg;
     aw_delivery_t *d = t->d;
@@ -546,51 +569,156 @@ static void *signer_main(void *arg) {
     pthread_mutex_lock(&s->mu);
     s->ready++;
     pthread_cond_broadcast(&s->idle_cv);
-    uint64_t seen = s->gen - 1; /* a first pass at start: work left from before */
     while (!s->stopping) {
-        bool go =
-            t->escalation ? s->escalated || (dl_sign_backlog(d) > 0 && quiet(d)) : s->gen != seen;
-        if (!go) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            unsigned ms = d->cfg.worker_poll_ms ? d->cfg.worker_poll_ms : 500;
-            if (t->escalation && dl_sign_backlog(d) > 0) ms = QUIET_MS;
-            ts.tv_sec += ms / 1000;
-            ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
+        bool may = !t->escalation || s->escalated || quiet(d);
+        sbatch_t *b = NULL;
+        if (may)
+            for (b = s->head; b && b->taken == b->n; b = b->next) {
             }
-            int w = pthread_cond_timedwait(t->escalation ? &s->esc_cv : &s->cv, &s->mu, &ts);
-            if (s->stopping) break;
-            /* idle threads also poll: events of other nodes, expired claims */
-            if (w != ETIMEDOUT || t->escalation) continue;
+        if (!b) {
+            struct timespec ts;
+            set_deadline(&ts, t->escalation && s->queued ? QUIET_MS : 1000);
+            pthread_cond_timedwait(t->escalation ? &s->esc_cv : &s->work_cv, &s->mu, &ts);
+            continue;
+        }
+        pend_t *e = &b->p[b->taken++];
+        s->queued--;
+        if (s->queued < s->low) pthread_cond_signal(&s->cv); /* refill */
+        pthread_mutex_unlock(&s->mu);
+        sign_one(d, e);
+        pthread_mutex_lock(&s->mu);
+        if (++b->done == b->n) pthread_cond_signal(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* The committer (normal priority): every database transaction of the
+ * threaded signer is here, so no idle-priority thread ever holds SQLite's
+ * write lock (a request waiting for it behind a thread that gets no CPU
+ * would be priority inversion). One transaction stores the finished
+ * batches and claims the next while the signing threads keep signing. */
+static void *committer_main(void *arg) {
+    sthread_t *t = arg;
+    aw_delivery_t *d = t->d;
+    dl_signer_t *s = d->signer;
+    t->policy = SCHED_OTHER;
+    pthread_mutex_lock(&s->mu);
+    s->ready++;
+    pthread_cond_broadcast(&s->idle_cv);
+    uint64_t seen = s->gen - 1; /* a first claim at start: work left from before */
+    bool dry = false;           /* the last claim found nothing */
+    for (;;) {
+        bool have_done = s->cstop && s->head; /* at shutdown: release the rest */
+        for (sbatch_t *b = s->head; b; b = b->next) have_done |= b->done == b->n;
+        if (s->gen != seen) dry = false;
+        bool want = !s->stopping && s->queued < s->low && !dry;
+        if (!have_done && !want) {
+            if (s->cstop) break;
+            struct timespec ts;
+            set_deadline(&ts, d->cfg.worker_poll_ms ? d->cfg.worker_poll_ms : 500);
+            /* the poll: events of other nodes, claims that expired */
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT) dry = false;
+            continue;
         }
         seen = s->gen;
-        pthread_mutex_unlock(&s->mu);
-        aw_err_t err = {0};
-        int64_t n = 0;
-        int rc = dl_signer_run(d, t->escalation, &n, &err);
-        if (rc && rc != AW_EBUSY)
-            aw_log_warn("delivery.signer", "outcome=failed err=%s", aw_err_name(rc));
-        pthread_mutex_lock(&s->mu);
-        if (rc) seen = s->gen; /* retry at the next kick or poll, not at once */
-        if (t->escalation && n == 0 && !s->stopping) {
-            /* nothing claimable (the rest is being signed): look again later */
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += QUIET_MS * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
+        /* detach finished batches (all of them at shutdown: the unsigned
+         * rest is released) */
+        sbatch_t *fin = NULL, **pp = &s->head;
+        s->tail = NULL;
+        while (*pp) {
+            sbatch_t *b = *pp;
+            if (b->done == b->n || s->cstop) {
+                *pp = b->next;
+                b->next = fin;
+                fin = b;
+                if (s->cstop) s->queued -= b->n - b->taken;
+            } else {
+                s->tail = b;
+                pp = &b->next;
             }
-            pthread_cond_timedwait(&s->esc_cv, &s->mu, &ts);
         }
-        if (t->escalation && !s->stopping) {
-            pthread_mutex_unlock(&s->mu);
-            level_changed(d);
-            pthread_mutex_lock(&s->mu);
+        bool stop = s->cstop;
+        pthread_mutex_unlock(&s->mu);
+
+        sbatch_t *nb = calloc(1, sizeof *nb);
+        aw_err_t err = {0};
+        aw_tx_t *tx;
+        int rc = nb ? aw_store_begin(d->store, AW_TX_WRITE, &tx, &err) : AW_ENOMEM;
+        for (sbatch_t *b = fin; rc == 0 && b; b = b->next) {
+            rc = store_in(tx, b->owner, b->p, b->n, &err);
+            if (rc == 0 && b->done < b->n)
+                rc = aw_sql_exec(tx,
+                                 "UPDATE delivery_events SET sign_owner = NULL,"
+                                 " sign_lease_until = 0 WHERE sign_owner = $1 AND token = ''",
+                                 NULL, &err, "t", b->owner);
         }
+        if (rc == 0 && want && !stop) {
+            aw_uuid_v4(nb->owner);
+            rc = claim_in(tx, NULL, nb->owner, aw_time_now_ms(), SIGN_BG_BATCH, &nb->p, &nb->n,
+                          &err);
+        }
+        if (nb && rc == 0)
+            rc = aw_store_commit(tx, &err);
+        else if (nb && rc != AW_ENOMEM)
+            aw_store_rollback(tx);
+        if (rc == 0 && nb->n > 0 && dl_platform_key(d, &err) != 0) {
+            /* no key, nothing to sign with: give the claims back */
+            aw_log_warn("delivery.signer", "key=failed err=%s", aw_err_name(err.code));
+            pend_free(nb->p, nb->n);
+            nb->p = NULL, nb->n = 0;
+        }
+        if (rc) {
+            if (rc != AW_EBUSY)
+                aw_log_warn("delivery.signer", "outcome=failed err=%s", aw_err_name(rc));
+            if (nb) pend_free(nb->p, nb->n);
+            free(nb);
+            nb = NULL; /* unstored signatures: the claims expire, others sign again */
+        }
+        int64_t ok = 0;
+        while (fin) {
+            sbatch_t *b = fin;
+            fin = b->next;
+            for (size_t i = 0; rc == 0 && i < b->n; i++) {
+                ok += b->p[i].done && b->p[i].rc == 0;
+                if (b->p[i].done && b->p[i].rc) {
+                    char q[300];
+                    aw_log_warn("delivery.sign", "event=%lld error=%s", (long long)b->p[i].id,
+                                aw_log_quote(q, sizeof q, b->p[i].err.msg));
+                }
+            }
+            pend_free(b->p, b->n);
+            free(b);
+        }
+        if (ok) {
+            atomic_fetch_sub(&d->backlog, ok);
+            atomic_fetch_add(&d->signed_bg, ok);
+        }
+        int64_t now = aw_time_now_ms();
+        if (now - atomic_load(&s->last_count_ms) >= BACKLOG_RECOUNT_MS) {
+            aw_err_t e2;
+            dl_sign_backlog_count(d, &e2);
+        }
+        level_changed(d);
+        pthread_mutex_lock(&s->mu);
+        if (nb && nb->n > 0) {
+            if (s->tail)
+                s->tail->next = nb;
+            else
+                s->head = nb;
+            s->tail = nb;
+            s->queued += nb->n;
+            pthread_cond_broadcast(&s->work_cv);
+            pthread_cond_broadcast(&s->esc_cv);
+        } else {
+            if (want && rc == 0) dry = true;
+            if (rc) dry = true; /* retry at the next kick or poll, not at once */
+            if (nb) {
+                free(nb->p);
+                free(nb);
+            }
+        }
+        if (stop && !s->head) break;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -604,6 +732,7 @@ int dl_signer_start(aw_delivery_t *d, aw_err_t *err) {
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
+    pthread_cond_init(&s->work_cv, &ca);
     pthread_cond_init(&s->esc_cv, &ca);
     pthread_cond_init(&s->idle_cv, &ca);
     pthread_condattr_destroy(&ca);
@@ -615,17 +744,19 @@ int dl_signer_start(aw_delivery_t *d, aw_err_t *err) {
     long cpu = sysconf(_SC_NPROCESSORS_ONLN);
     int cores = cpu > 0 ? (int)cpu : 1;
     if (cores > SIGN_MAX_THREADS) cores = SIGN_MAX_THREADS;
-    int idle = d->cfg.sign_threads ? (int)d->cfg.sign_threads : cores + 1;
+    int idle = d->cfg.sign_threads ? (int)d->cfg.sign_threads : cores;
     if (idle > SIGN_MAX_THREADS) idle = SIGN_MAX_THREADS;
     int esc = cores;
-    for (int i = 0; i < idle + esc; i++) {
+    s->low = (size_t)(idle + esc) * 2;
+    for (int i = 0; i < idle + esc + 1; i++) {
         sthread_t *t = &s->t[s->n];
-        *t = (sthread_t){.d = d, .escalation = i >= idle};
-        if (pthread_create(&t->th, NULL, signer_main, t) != 0) break;
+        *t = (sthread_t){.d = d, .escalation = i > idle, .committer = i == 0};
+        if (pthread_create(&t->th, NULL, t->committer ? committer_main : signer_main, t) != 0)
+            break;
         t->started = true;
         s->n++;
     }
-    if (s->n < idle + esc) {
+    if (s->n < idle + esc + 1) {
         dl_signer_stop(d);
         return aw_err_set(err, AW_EIO, "signer: cannot start a thread");
     }
@@ -641,17 +772,26 @@ int dl_signer_start(aw_delivery_t *d, aw_err_t *err) {
 void dl_signer_stop(aw_delivery_t *d) {
     dl_signer_t *s = d->signer;
     if (!s) return;
+    /* the signing threads first (each finishes the event in hand), then
+     * the committer stores what is signed and releases the rest */
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
-    pthread_cond_broadcast(&s->cv);
+    pthread_cond_broadcast(&s->work_cv);
     pthread_cond_broadcast(&s->esc_cv);
     pthread_cond_broadcast(&s->idle_cv);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->n; i++)
-        if (s->t[i].started) pthread_join(s->t[i].th, NULL);
+        if (s->t[i].started && !s->t[i].committer) pthread_join(s->t[i].th, NULL);
+    pthread_mutex_lock(&s->mu);
+    s->cstop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->n; i++)
+        if (s->t[i].started && s->t[i].committer) pthread_join(s->t[i].th, NULL);
     d->signer = NULL;
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->esc_cv);
     pthread_cond_destroy(&s->idle_cv);
     free(s);
