@@ -4,8 +4,15 @@
  * One file, WAL journal: readers never block the writer and see a snapshot;
  * one writer at a time. Settings on every connection and why:
  *  - journal_mode=WAL: concurrent readers during writes, sequential I/O.
- *  - synchronous=FULL: the WAL is fsynced at every commit, so a commit that
- *    returned survives power loss (NORMAL would only sync at checkpoints).
+ *  - synchronous=NORMAL plus group commit: a commit writes the WAL without
+ *    fsync and releases the write lock; before aw_store_commit returns, the
+ *    committing thread waits for an fdatasync of the WAL file that started
+ *    after its commit (one thread syncs for every commit that finished
+ *    before; the others wait for it). So a commit that returned survives
+ *    power loss as with FULL, but concurrent commits share one fsync and the
+ *    write lock is not held across it. Checkpoints sync the WAL before and
+ *    the database after copying (NORMAL does that), and the WAL is only
+ *    rewritten after a checkpoint copied all of it.
  *  - foreign_keys=ON: SQLite leaves them off by default.
  *  - busy_timeout: other processes (amtsweg inbox next to amtsweg serve)
  *    may hold the write lock for a moment; wait instead of failing.
@@ -20,6 +27,8 @@
 #include "store/engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <libgen.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -33,6 +42,14 @@ typedef struct {
     char *path;
     pthread_mutex_t write_mu; /* in-process writer queue */
     int busy_ms;
+    /* group commit (see the top of this file) */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    _Atomic uint64_t committed; /* write commits so far (counted under write_mu) */
+    uint64_t synced;            /* commits covered by a finished fdatasync */
+    bool syncing;               /* a leader is in fdatasync */
+    char *wal_path;
+    int wal_fd; /* -1 until first needed; reopened when the file was replaced */
 } sq_store_t;
 
 typedef struct sq_stmt sq_stmt_t;
@@ -115,6 +132,58 @@ static int check_path(const char *path, aw_err_t *err) {
     return rc;
 }
 
+static void sq_close_impl(sq_store_t *ss) {
+    pthread_mutex_destroy(&ss->write_mu);
+    pthread_mutex_destroy(&ss->sync_mu);
+    pthread_cond_destroy(&ss->sync_cv);
+    if (ss->wal_fd >= 0) close(ss->wal_fd);
+    free(ss->wal_path);
+    free(ss->path);
+    free(ss);
+}
+
+/* fdatasync of the WAL file; (re)opens it when it is not the file at
+ * wal_path any more (all connections closed: SQLite deleted it). Only the
+ * leader calls this. */
+static int wal_sync(sq_store_t *ss) {
+    struct stat a, b;
+    if (ss->wal_fd >= 0 && (fstat(ss->wal_fd, &a) != 0 || stat(ss->wal_path, &b) != 0 ||
+                            a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+        close(ss->wal_fd);
+        ss->wal_fd = -1;
+    }
+    if (ss->wal_fd < 0) ss->wal_fd = open(ss->wal_path, O_RDWR | O_CLOEXEC);
+    if (ss->wal_fd < 0) return -1;
+    return fdatasync(ss->wal_fd);
+}
+
+/* Returns once commit number seq is covered by an fdatasync of the WAL. */
+static int group_sync(sq_store_t *ss, uint64_t seq, aw_err_t *err) {
+    int rc = 0;
+    pthread_mutex_lock(&ss->sync_mu);
+    while (ss->synced < seq && rc == 0) {
+        if (ss->syncing) {
+            pthread_cond_wait(&ss->sync_cv, &ss->sync_mu);
+            continue;
+        }
+        ss->syncing = true;
+        /* every commit counted so far has written its frames */
+        uint64_t target = atomic_load(&ss->committed);
+        pthread_mutex_unlock(&ss->sync_mu);
+        int r = wal_sync(ss);
+        int e = errno;
+        pthread_mutex_lock(&ss->sync_mu);
+        ss->syncing = false;
+        if (r == 0 && target > ss->synced) ss->synced = target;
+        pthread_cond_broadcast(&ss->sync_cv);
+        if (r != 0)
+            rc = aw_err_set(err, AW_EIO, "store: %s: cannot sync the write-ahead log: %s",
+                            ss->wal_path, strerror(e));
+    }
+    pthread_mutex_unlock(&ss->sync_mu);
+    return rc;
+}
+
 static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
     int rc = check_path(target, err);
     if (rc != 0) return rc;
@@ -126,6 +195,14 @@ static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
         return aw_err_set(err, AW_ENOMEM, "store: out of memory");
     }
     pthread_mutex_init(&ss->write_mu, NULL);
+    pthread_mutex_init(&ss->sync_mu, NULL);
+    pthread_cond_init(&ss->sync_cv, NULL);
+    ss->wal_fd = -1;
+    if (asprintf(&ss->wal_path, "%s-wal", target) < 0) {
+        ss->wal_path = NULL;
+        sq_close_impl(ss);
+        return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+    }
     ss->busy_ms = st->opts.busy_timeout_ms;
     st->impl = ss;
     return 0;
@@ -134,9 +211,7 @@ static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
 static void sq_close(aw_store_t *st) {
     sq_store_t *ss = st->impl;
     if (!ss) return;
-    pthread_mutex_destroy(&ss->write_mu);
-    free(ss->path);
-    free(ss);
+    sq_close_impl(ss);
     st->impl = NULL;
 }
 
@@ -195,7 +270,7 @@ static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, ss->busy_ms);
     int r = pragma_expect(c, "PRAGMA journal_mode=WAL", "wal", err);
-    if (r == 0) r = pragma_expect(c, "PRAGMA synchronous=FULL", NULL, err);
+    if (r == 0) r = pragma_expect(c, "PRAGMA synchronous=NORMAL", NULL, err); /* + group_sync */
     if (r == 0) r = pragma_expect(c, "PRAGMA foreign_keys=ON", NULL, err);
     if (r == 0) r = pragma_expect(c, "PRAGMA trusted_schema=OFF", NULL, err);
     if (r != 0) {
@@ -274,7 +349,10 @@ static int sq_commit(aw_conn_t *c, aw_err_t *err) {
         aw_err_prefix(err, "commit failed, transaction rolled back");
         if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     }
-    end_tx(c);
+    uint64_t seq = 0;
+    if (rc == 0 && c->write_locked) seq = atomic_fetch_add(&c->ss->committed, 1) + 1;
+    end_tx(c); /* the write lock is free while we wait for the sync */
+    if (seq) rc = group_sync(c->ss, seq, err);
     return rc;
 }
 
