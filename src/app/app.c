@@ -44,6 +44,9 @@ typedef enum {
     OPT_DEADLINES,
     OPT_CALLBACK_LOOPBACK,
     OPT_SIGN_WORKER,
+    OPT_SIGN_THREADS,
+    OPT_SIGN_ESCALATE,
+    OPT_SIGN_MAX_BACKLOG,
     OPT_TOKEN_RATE,
     OPT_ROUTING_RATE,
     OPT_ASSIST_URL,
@@ -110,6 +113,14 @@ static const opt_t OPTS[] = {
      "allow http:// callbacks to loopback addresses (tests only; default 0)"},
     {OPT_SIGN_WORKER, "delivery-sign-worker", "AMTSWEG_DELIVERY_SIGN_WORKER", "0|1",
      "sign event SETs on the background worker (default 1; 0: only when the log is read)"},
+    {OPT_SIGN_THREADS, "delivery-sign-threads", "AMTSWEG_DELIVERY_SIGN_THREADS", "N",
+     "signer threads at idle priority (SCHED_IDLE; default 0 = cores + 1)"},
+    {OPT_SIGN_ESCALATE, "delivery-sign-escalate", "AMTSWEG_DELIVERY_SIGN_ESCALATE", "N",
+     "unsigned events above which signing also runs at normal priority until half are left "
+     "(default 10000, 0 = never)"},
+    {OPT_SIGN_MAX_BACKLOG, "delivery-sign-max-backlog", "AMTSWEG_DELIVERY_SIGN_MAX_BACKLOG", "N",
+     "unsigned events at which announce and submit answer 503 with Retry-After "
+     "(default 100000, 0 = no limit)"},
     {OPT_TOKEN_RATE, "token-rate-limit", "AMTSWEG_TOKEN_RATE_LIMIT", "N",
      "POST /token requests per minute and client address (default 30, 0 = off)"},
     {OPT_ROUTING_RATE, "routing-rate-limit", "AMTSWEG_ROUTING_RATE_LIMIT", "N",
@@ -228,6 +239,18 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
     case OPT_SIGN_WORKER:
         rc = parse_uint(name, v, 1, &x, err);
         c->delivery.sign_worker = x == 1;
+        break;
+    case OPT_SIGN_THREADS:
+        rc = parse_uint(name, v, 8, &x, err);
+        c->delivery.sign_threads = (unsigned)x;
+        break;
+    case OPT_SIGN_ESCALATE:
+        rc = parse_uint(name, v, 1ULL << 40, &x, err);
+        c->delivery.sign_escalate = (int64_t)x;
+        break;
+    case OPT_SIGN_MAX_BACKLOG:
+        rc = parse_uint(name, v, 1ULL << 40, &x, err);
+        c->delivery.sign_max_backlog = (int64_t)x;
         break;
     case OPT_TOKEN_RATE:
         rc = parse_uint(name, v, 1000000, &x, err);

@@ -44,6 +44,8 @@ void aw_delivery_config_defaults(aw_delivery_config_t *c) {
     c->purge_interval_s = 60;
     c->worker_poll_ms = 500;
     c->sign_worker = true;
+    c->sign_escalate = 10000;
+    c->sign_max_backlog = 100000;
 }
 
 bool dl_parse_uint(const char *s, uint64_t max, uint64_t *out) {
@@ -447,12 +449,16 @@ int aw_delivery_start(aw_delivery_t *d, aw_err_t *err) {
     int rc = aw_worker_new(d->store, "delivery", d->cfg.worker_poll_ms,
                            (d->cfg.callback_timeout_s + 20) * 1000, &d->worker, err);
     if (rc == 0) rc = aw_worker_handle(d->worker, DL_JOB_CALLBACK, dl_job_callback, d, err);
-    if (rc == 0)
-        rc = aw_worker_handle(d->worker, DL_JOB_SIGN,
-                              d->cfg.sign_worker ? dl_job_sign : dl_job_sign_skip, d, err);
+    if (rc == 0) rc = aw_worker_handle(d->worker, DL_JOB_SIGN, dl_job_sign, d, err);
     if (rc == 0)
         rc = aw_worker_every(d->worker, d->cfg.purge_interval_s * 1000, dl_purge_tick, d, err);
     if (rc == 0) rc = aw_worker_start(d->worker, err);
+    if (rc == 0 && d->cfg.sign_worker) rc = dl_signer_start(d, err);
+    if (rc == 0 && !d->cfg.sign_worker) {
+        aw_err_t e2;
+        if (dl_sign_backlog_count(d, &e2))
+            aw_log_warn("delivery.signer", "count=failed err=%s", aw_err_name(e2.code));
+    }
     if (rc) {
         aw_worker_free(d->worker);
         d->worker = NULL;
@@ -462,6 +468,7 @@ int aw_delivery_start(aw_delivery_t *d, aw_err_t *err) {
 
 void aw_delivery_stop(aw_delivery_t *d) {
     if (!d) return;
+    dl_signer_stop(d);
     aw_worker_free(d->worker);
     d->worker = NULL;
 }

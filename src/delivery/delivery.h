@@ -55,6 +55,11 @@ typedef struct aw_delivery_config {
     unsigned worker_poll_ms;    /* outbox poll when idle; 500 */
     bool sign_worker;           /* the worker signs pending event SETs; true. false: only
                                    readers of the log sign (tests, diagnostics) */
+    unsigned sign_threads;      /* signer threads at idle priority; 0: cores + 1 */
+    int64_t sign_escalate;      /* unsigned events above which the signer also runs at normal
+                                   priority (until half of it); default 10000; 0: never */
+    int64_t sign_max_backlog;   /* unsigned events at which announce and submit get 503 with
+                                   Retry-After; default 100000; 0: no limit */
 } aw_delivery_config_t;
 
 /* Fills the defaults above. */

@@ -679,6 +679,30 @@ static void write_metrics(void *ctx, aw_buf_t *out) {
         "amtsweg_delivery_events_deleted_total %lld\n",
         (long long)t.incomplete_purged, (long long)t.content_purged, (long long)t.auto_rejected,
         (long long)t.events_deleted);
+    aw_buf_printf(
+        &b,
+        "# HELP amtsweg_delivery_unsigned_events Events committed and not signed yet (estimate).\n"
+        "# TYPE amtsweg_delivery_unsigned_events gauge\n"
+        "amtsweg_delivery_unsigned_events %lld\n"
+        "# HELP amtsweg_delivery_sign_backlog_limit Unsigned events: escalation, refusal (0 = "
+        "off).\n"
+        "# TYPE amtsweg_delivery_sign_backlog_limit gauge\n"
+        "amtsweg_delivery_sign_backlog_limit{kind=\"escalate\"} %lld\n"
+        "amtsweg_delivery_sign_backlog_limit{kind=\"refuse\"} %lld\n"
+        "# HELP amtsweg_delivery_signed_total SETs signed by the background signer.\n"
+        "# TYPE amtsweg_delivery_signed_total counter\n"
+        "amtsweg_delivery_signed_total %lld\n"
+        "# HELP amtsweg_delivery_sign_escalations_total Times the signer went to normal "
+        "priority.\n"
+        "# TYPE amtsweg_delivery_sign_escalations_total counter\n"
+        "amtsweg_delivery_sign_escalations_total %lld\n"
+        "# HELP amtsweg_delivery_sign_refused_total Announces and submits refused (503) at the "
+        "backlog limit.\n"
+        "# TYPE amtsweg_delivery_sign_refused_total counter\n"
+        "amtsweg_delivery_sign_refused_total %lld\n",
+        (long long)dl_sign_backlog(d), (long long)d->cfg.sign_escalate,
+        (long long)d->cfg.sign_max_backlog, (long long)atomic_load(&d->signed_bg),
+        (long long)atomic_load(&d->escalations), (long long)atomic_load(&d->sign_refused));
     aw_tx_t *tx;
     aw_err_t err;
     if (aw_store_begin(d->store, AW_TX_READ, &tx, &err) == 0) {

@@ -16,7 +16,9 @@
  * only while the claim is still held, so two signers never both sign the
  * same event; a signer that dies loses its claim after SIGN_LEASE_MS.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 
 #include "base/log.h"
 #include "base/time.h"
+#include "http/problem.h"
 #include "delivery/internal.h"
 #include "jose/set.h"
 #include "store/outbox.h"
@@ -45,11 +48,12 @@ int dl_event_pending(aw_tx_t *tx, const char *sub_id, const char *case_id, const
                          " body, created_at) VALUES ($1, $2, $3, $4, '', $5, $6)",
                          NULL, err, "tttttI", case_id, sub_id, event, jti, btxt, now_ms);
     free(btxt);
-    if (rc) return rc;
-    char payload[100];
-    snprintf(payload, sizeof payload, "{\"caseId\":\"%s\"}", case_id);
-    return aw_store_outbox_enqueue(tx, DL_JOB_SIGN, payload, 0, NULL, err);
+    /* No outbox job: the unsigned row is itself the durable to-do, found by
+     * the signer through the partial index delivery_events_unsigned. */
+    return rc;
 }
+
+static void level_changed(aw_delivery_t *d);
 
 typedef struct pend {
     int64_t id, created_at;
@@ -162,14 +166,13 @@ static int count_unsigned(aw_delivery_t *d, const char *case_id, int64_t now, in
     return rc;
 }
 
-/* Claims up to SIGN_BATCH free unsigned events for owner and loads them. */
-static int claim(aw_delivery_t *d, const char *case_id, const char *owner, int64_t now,
-                 pend_t **out, size_t *n, aw_err_t *err) {
+/* Claims up to limit (<= SIGN_BATCH) free unsigned events for owner in tx
+ * and loads them. */
+static int claim_in(aw_tx_t *tx, const char *case_id, const char *owner, int64_t now, int limit,
+                    pend_t **out, size_t *n, aw_err_t *err) {
     *out = NULL;
     *n = 0;
-    aw_tx_t *tx;
-    int rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err);
-    if (rc) return rc;
+    int rc = 0;
     /* The outer conditions repeat the inner ones: PostgreSQL re-checks them
      * on the newest version of a row another claimer changed meanwhile. */
     const char *pg_sub = " FOR UPDATE SKIP LOCKED)";
@@ -178,19 +181,15 @@ static int claim(aw_delivery_t *d, const char *case_id, const char *owner, int64
              "UPDATE delivery_events SET sign_owner = $1, sign_lease_until = $2"
              " WHERE token = '' AND sign_lease_until < $3 AND id IN (SELECT id FROM"
              " delivery_events WHERE token = '' AND sign_lease_until < $3%s ORDER BY id"
-             " LIMIT %d%s",
-             case_id ? " AND case_id = $4" : "", SIGN_BATCH,
+             " LIMIT %d%s RETURNING id, submission_id, case_id, event, jti, body, created_at",
+             case_id ? " AND case_id = $4" : "", limit,
              aw_sql_dialect(tx) == AW_SQL_POSTGRES ? pg_sub : ")");
-    rc = case_id ? aw_sql_exec(tx, sql, NULL, err, "tIIt", owner, now + SIGN_LEASE_MS, now, case_id)
-                 : aw_sql_exec(tx, sql, NULL, err, "tII", owner, now + SIGN_LEASE_MS, now);
+    /* RETURNING: no second look-up by sign_owner (which has no index) */
     aw_sql_t *q;
+    rc = case_id ? aw_sql_query(tx, sql, &q, err, "tIIt", owner, now + SIGN_LEASE_MS, now, case_id)
+                 : aw_sql_query(tx, sql, &q, err, "tII", owner, now + SIGN_LEASE_MS, now);
     pend_t *p = NULL;
     size_t k = 0;
-    if (rc == 0)
-        rc = aw_sql_query(tx,
-                          "SELECT id, submission_id, case_id, event, jti, body, created_at"
-                          " FROM delivery_events WHERE sign_owner = $1 AND token = '' ORDER BY id",
-                          &q, err, "t", owner);
     if (rc == 0) {
         p = calloc(SIGN_BATCH, sizeof *p);
         if (!p) rc = aw_err_set(err, AW_ENOMEM, "events: out of memory");
@@ -212,10 +211,6 @@ static int claim(aw_delivery_t *d, const char *case_id, const char *owner, int64
         if (rc > 0) rc = 0;
         aw_sql_done(q);
     }
-    if (rc == 0)
-        rc = aw_store_commit(tx, err);
-    else
-        aw_store_rollback(tx);
     if (rc) {
         for (size_t i = 0; p && i < k; i++) free(p[i].body);
         free(p);
@@ -226,11 +221,28 @@ static int claim(aw_delivery_t *d, const char *case_id, const char *owner, int64
     return 0;
 }
 
-/* Stores the signatures of the events owner still holds. */
-static int store_signed(aw_delivery_t *d, const char *owner, pend_t *p, size_t n, aw_err_t *err) {
+static int claim(aw_delivery_t *d, const char *case_id, const char *owner, int64_t now,
+                 pend_t **out, size_t *n, aw_err_t *err) {
     aw_tx_t *tx;
     int rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err);
     if (rc) return rc;
+    rc = claim_in(tx, case_id, owner, now, SIGN_BATCH, out, n, err);
+    if (rc == 0)
+        rc = aw_store_commit(tx, err);
+    else
+        aw_store_rollback(tx);
+    if (rc && *out) {
+        for (size_t i = 0; i < *n; i++) free((*out)[i].body);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* Stores in tx the signatures of the events owner still holds. */
+static int store_in(aw_tx_t *tx, const char *owner, pend_t *p, size_t n, aw_err_t *err) {
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (p[i].rc) continue;
         rc = aw_sql_exec(tx,
@@ -238,6 +250,14 @@ static int store_signed(aw_delivery_t *d, const char *owner, pend_t *p, size_t n
                          " sign_lease_until = 0 WHERE id = $2 AND sign_owner = $3 AND token = ''",
                          NULL, err, "tIt", p[i].tok.data, p[i].id, owner);
     }
+    return rc;
+}
+
+static int store_signed(aw_delivery_t *d, const char *owner, pend_t *p, size_t n, aw_err_t *err) {
+    aw_tx_t *tx;
+    int rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err);
+    if (rc) return rc;
+    rc = store_in(tx, owner, p, n, err);
     if (rc == 0)
         rc = aw_store_commit(tx, err);
     else
@@ -296,27 +316,400 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
         struct timespec ts = {0, (spin < 50 ? 1 : 10) * 1000000L};
         nanosleep(&ts, NULL);
     }
+    atomic_fetch_sub(&d->backlog, total);
+    level_changed(d);
     if (signed_n) *signed_n = total;
     return rc;
 }
 
-int dl_job_sign(void *ctx, const aw_outbox_job_t *job, aw_err_t *err) {
-    aw_delivery_t *d = ctx;
-    /* Sign whatever is pending (a batch covers the jobs after this one);
-     * then this job's case must be complete, or another signer holds part
-     * of it: retry later, in case that signer died. */
-    int64_t n = 0;
-    int rc = dl_events_sign(d, NULL, false, &n, err);
-    if (rc && rc != AW_EBUSY) return rc;
-    json_t *j = json_loads(job->payload, 0, NULL);
-    const char *cid = json_string_value(json_object_get(j, "caseId"));
-    rc = cid && aw_uuid_valid(cid) ? dl_events_sign(d, cid, false, NULL, err)
-                                   : aw_err_set(err, AW_EINVAL, "sign job: no caseId");
-    json_decref(j);
+/* ---- the background signer ------------------------------------------------
+ *
+ * Signing is the platform's biggest cost (two RSA-4096 signatures per
+ * submission) and never on the request path. The signer runs
+ *  - "idle" threads (cores + 1) at SCHED_IDLE: they only get CPU time no
+ *    request thread wants, so replies are not slowed while there is work;
+ *    one more thread than cores keeps the cores signing while one thread
+ *    waits for its commit;
+ *  - "escalation" threads (cores) at normal priority, woken only while the
+ *    backlog of unsigned events exceeds sign_escalate (until it fell to
+ *    half of it): under sustained load the request path then shares the CPU
+ *    with signing instead of starving it; and while no announce or submit
+ *    came for QUIET_MS: then nobody waits for a reply, and idle priority
+ *    would only leave the CPU to other processes (a batch is SIGN_BG_BATCH
+ *    signatures, so a request arriving shares the CPU for at most that);
+ *  - and at sign_max_backlog new announces and submits are refused with 503
+ *    and Retry-After (dl_sign_refuse), so the backlog stays bounded.
+ * A signer thread pipelines: one write transaction stores the signatures of
+ * its previous batch and claims the next one, so there is one commit per
+ * batch. The backlog is an estimate: += on the request path after a commit,
+ * -= per signature, and recounted from the database at most every
+ * BACKLOG_RECOUNT_MS (other nodes, other processes). */
+
+#define SIGN_BG_BATCH      16
+#define BACKLOG_RECOUNT_MS 200
+#define SIGN_MAX_THREADS   8
+#define QUIET_MS           100
+
+typedef struct sthread {
+    aw_delivery_t *d;
+    bool escalation, started;
+    pthread_t th;
+    int policy; /* as set by the thread, for tests */
+} sthread_t;
+
+struct dl_signer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv, esc_cv, idle_cv;
+    uint64_t gen;
+    bool stopping, escalated;
+    int n, ready;
+    sthread_t t[2 * SIGN_MAX_THREADS + 1];
+    _Atomic int64_t last_count_ms;
+};
+
+int64_t dl_sign_backlog(aw_delivery_t *d) {
+    int64_t b = atomic_load(&d->backlog);
+    return b > 0 ? b : 0;
+}
+
+int dl_sign_level(const aw_delivery_config_t *c, int64_t backlog, bool escalated) {
+    if (c->sign_max_backlog > 0 && backlog >= c->sign_max_backlog) return DL_SIGN_REFUSE;
+    if (c->sign_escalate > 0 &&
+        (backlog > c->sign_escalate || (escalated && backlog > c->sign_escalate / 2)))
+        return DL_SIGN_ESCALATE;
+    return DL_SIGN_IDLE;
+}
+
+int dl_sign_backlog_count(aw_delivery_t *d, aw_err_t *err) {
+    aw_tx_t *tx;
+    int rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
+    if (rc) return rc;
+    aw_sql_t *q;
+    rc = aw_sql_query(tx, "SELECT COUNT(*) FROM delivery_events WHERE token = ''", &q, err, "");
+    if (rc == 0) {
+        if ((rc = aw_sql_step(q, err)) == 1) {
+            atomic_store(&d->backlog, aw_sql_col_int64(q, 0));
+            rc = 0;
+        } else if (rc == 0)
+            rc = aw_err_set(err, AW_EINTERNAL, "events: no count");
+        aw_sql_done(q);
+    }
+    aw_store_rollback(tx);
+    if (d->signer) atomic_store(&d->signer->last_count_ms, aw_time_now_ms());
     return rc;
 }
 
-int dl_job_sign_skip(void *ctx, const aw_outbox_job_t *job, aw_err_t *err) {
-    (void)ctx, (void)job, (void)err;
+/* Wakes escalation threads when the backlog crossed the bound and wakes
+ * waiters of dl_signer_wait. */
+static void level_changed(aw_delivery_t *d) {
+    dl_signer_t *s = d->signer;
+    if (!s) return;
+    int64_t b = dl_sign_backlog(d);
+    pthread_mutex_lock(&s->mu);
+    bool esc = dl_sign_level(&d->cfg, b, s->escalated) >= DL_SIGN_ESCALATE;
+    if (esc && !s->escalated) {
+        atomic_fetch_add(&d->escalations, 1);
+        aw_log_info("delivery.sign_escalate", "backlog=%lld", (long long)b);
+    }
+    s->escalated = esc;
+    if (esc) pthread_cond_broadcast(&s->esc_cv);
+    pthread_cond_broadcast(&s->idle_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* No announce or submit for QUIET_MS. */
+static bool quiet(aw_delivery_t *d) {
+    return aw_time_now_ms() - atomic_load(&d->last_req_ms) >= QUIET_MS;
+}
+
+void dl_signer_kick(aw_delivery_t *d, int64_t added) {
+    if (added) atomic_store(&d->last_req_ms, aw_time_now_ms());
+    int64_t b = atomic_fetch_add(&d->backlog, added) + added;
+    dl_signer_t *s = d->signer;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->gen++;
+    /* one thread per batch of work, all of them for a backlog */
+    if (b > SIGN_BG_BATCH)
+        pthread_cond_broadcast(&s->cv);
+    else
+        pthread_cond_signal(&s->cv);
+    bool wake_esc = !s->escalated && dl_sign_level(&d->cfg, b, false) >= DL_SIGN_ESCALATE;
+    pthread_mutex_unlock(&s->mu);
+    if (wake_esc) level_changed(d);
+}
+
+static void pend_free(pend_t *p, size_t n) {
+    for (size_t i = 0; p && i < n; i++) {
+        aw_buf_free(&p[i].tok);
+        free(p[i].body);
+    }
+    free(p);
+}
+
+int dl_signer_run(aw_delivery_t *d, bool escalation, int64_t *signed_n, aw_err_t *err) {
+    if (signed_n) *signed_n = 0;
+    int rc = 0;
+    char owner[AW_UUID_STRLEN + 1], prev_owner[AW_UUID_STRLEN + 1] = "";
+    pend_t *prev = NULL;
+    size_t prev_n = 0;
+    int64_t total = 0;
+    for (;;) {
+        bool stop = escalation && !quiet(d) &&
+                    dl_sign_level(&d->cfg, dl_sign_backlog(d), true) < DL_SIGN_ESCALATE;
+        aw_uuid_v4(owner);
+        aw_tx_t *tx;
+        pend_t *p = NULL;
+        size_t k = 0;
+        rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err);
+        if (rc) break;
+        if (prev) rc = store_in(tx, prev_owner, prev, prev_n, err);
+        if (rc == 0 && !stop)
+            rc = claim_in(tx, NULL, owner, aw_time_now_ms(), SIGN_BG_BATCH, &p, &k, err);
+        if (rc == 0)
+            rc = aw_store_commit(tx, err);
+        else
+            aw_store_rollback(tx);
+        if (rc) {
+            pend_free(p, k);
+            break;
+        }
+        if (prev) {
+            int64_t ok = 0;
+            for (size_t i = 0; i < prev_n; i++) ok += prev[i].rc == 0;
+            total += ok;
+            atomic_fetch_sub(&d->backlog, ok);
+            atomic_fetch_add(&d->signed_bg, ok);
+            for (size_t i = 0; i < prev_n; i++)
+                if (prev[i].rc) {
+                    char q[300];
+                    aw_log_warn("delivery.sign", "event=%lld error=%s", (long long)prev[i].id,
+                                aw_log_quote(q, sizeof q, prev[i].err.msg));
+                }
+            pend_free(prev, prev_n);
+            prev = NULL;
+            int64_t now = aw_time_now_ms();
+            if (d->signer && now - atomic_load(&d->signer->last_count_ms) >= BACKLOG_RECOUNT_MS) {
+                aw_err_t e2;
+                dl_sign_backlog_count(d, &e2);
+            }
+            level_changed(d);
+        }
+        if (k == 0) {
+            free(p);
+            break;
+        }
+        /* the key only when there is something to sign: a first start
+         * generates it (seconds of RSA-4096) */
+        if ((rc = dl_platform_key(d, err)) != 0) {
+            pend_free(p, k); /* the claims expire */
+            break;
+        }
+        for (size_t i = 0; i < k; i++) sign_one(d, &p[i]);
+        prev = p;
+        prev_n = k;
+        memcpy(prev_owner, owner, sizeof owner);
+    }
+    if (prev) {
+        /* the final store failed: keep what was signed if possible; else
+         * the claims expire and another signer signs them again */
+        aw_err_t e2;
+        if (store_signed(d, prev_owner, prev, prev_n, &e2) == 0) {
+            int64_t ok = 0;
+            for (size_t i = 0; i < prev_n; i++) ok += prev[i].rc == 0;
+            total += ok;
+            atomic_fetch_sub(&d->backlog, ok);
+            atomic_fetch_add(&d->signed_bg, ok);
+        }
+        pend_free(prev, prev_n);
+    }
+    if (signed_n) *signed_n = total;
+    return rc;
+}
+
+#ifndef SCHED_IDLE
+#define SCHED_IDLE 5
+#endif
+
+static void *signer_main(void *arg) {
+    sthread_t *t = arg;
+    aw_delivery_t *d = t->d;
+    dl_signer_t *s = d->signer;
+    t->policy = SCHED_OTHER;
+    if (!t->escalation) {
+        struct sched_param sp = {0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0)
+            t->policy = SCHED_IDLE;
+        else /* no SCHED_IDLE: the lowest nice value instead */
+            setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->ready++;
+    pthread_cond_broadcast(&s->idle_cv);
+    uint64_t seen = s->gen - 1; /* a first pass at start: work left from before */
+    while (!s->stopping) {
+        bool go =
+            t->escalation ? s->escalated || (dl_sign_backlog(d) > 0 && quiet(d)) : s->gen != seen;
+        if (!go) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            unsigned ms = d->cfg.worker_poll_ms ? d->cfg.worker_poll_ms : 500;
+            if (t->escalation && dl_sign_backlog(d) > 0) ms = QUIET_MS;
+            ts.tv_sec += ms / 1000;
+            ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            int w = pthread_cond_timedwait(t->escalation ? &s->esc_cv : &s->cv, &s->mu, &ts);
+            if (s->stopping) break;
+            /* idle threads also poll: events of other nodes, expired claims */
+            if (w != ETIMEDOUT || t->escalation) continue;
+        }
+        seen = s->gen;
+        pthread_mutex_unlock(&s->mu);
+        aw_err_t err = {0};
+        int64_t n = 0;
+        int rc = dl_signer_run(d, t->escalation, &n, &err);
+        if (rc && rc != AW_EBUSY)
+            aw_log_warn("delivery.signer", "outcome=failed err=%s", aw_err_name(rc));
+        pthread_mutex_lock(&s->mu);
+        if (rc) seen = s->gen; /* retry at the next kick or poll, not at once */
+        if (t->escalation && n == 0 && !s->stopping) {
+            /* nothing claimable (the rest is being signed): look again later */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += QUIET_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->esc_cv, &s->mu, &ts);
+        }
+        if (t->escalation && !s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            level_changed(d);
+            pthread_mutex_lock(&s->mu);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int dl_signer_start(aw_delivery_t *d, aw_err_t *err) {
+    dl_signer_t *s = calloc(1, sizeof *s);
+    if (!s) return aw_err_set(err, AW_ENOMEM, "signer: out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_cond_init(&s->esc_cv, &ca);
+    pthread_cond_init(&s->idle_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    d->signer = s;
+    aw_err_t e2;
+    if (dl_sign_backlog_count(d, &e2))
+        aw_log_warn("delivery.signer", "count=failed err=%s", aw_err_name(e2.code));
+    level_changed(d);
+    long cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int cores = cpu > 0 ? (int)cpu : 1;
+    if (cores > SIGN_MAX_THREADS) cores = SIGN_MAX_THREADS;
+    int idle = d->cfg.sign_threads ? (int)d->cfg.sign_threads : cores + 1;
+    if (idle > SIGN_MAX_THREADS) idle = SIGN_MAX_THREADS;
+    int esc = cores;
+    for (int i = 0; i < idle + esc; i++) {
+        sthread_t *t = &s->t[s->n];
+        *t = (sthread_t){.d = d, .escalation = i >= idle};
+        if (pthread_create(&t->th, NULL, signer_main, t) != 0) break;
+        t->started = true;
+        s->n++;
+    }
+    if (s->n < idle + esc) {
+        dl_signer_stop(d);
+        return aw_err_set(err, AW_EIO, "signer: cannot start a thread");
+    }
+    /* every thread has its priority before start returns */
+    pthread_mutex_lock(&s->mu);
+    while (s->ready < s->n) pthread_cond_wait(&s->idle_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    aw_log_info("delivery.signer", "idle_threads=%d escalation_threads=%d backlog=%lld", idle, esc,
+                (long long)dl_sign_backlog(d));
+    return 0;
+}
+
+void dl_signer_stop(aw_delivery_t *d) {
+    dl_signer_t *s = d->signer;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_cond_broadcast(&s->esc_cv);
+    pthread_cond_broadcast(&s->idle_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->n; i++)
+        if (s->t[i].started) pthread_join(s->t[i].th, NULL);
+    d->signer = NULL;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->esc_cv);
+    pthread_cond_destroy(&s->idle_cv);
+    free(s);
+}
+
+int dl_signer_wait(aw_delivery_t *d, int64_t at_most, int64_t timeout_ms) {
+    dl_signer_t *s = d->signer;
+    if (!s) return AW_ESTATE;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    while (dl_sign_backlog(d) > at_most && !s->stopping)
+        if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &ts) == ETIMEDOUT) {
+            rc = AW_ETIMEOUT;
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int dl_signer_policies(aw_delivery_t *d, int *idle, int *normal) {
+    *idle = *normal = 0;
+    dl_signer_t *s = d->signer;
+    if (!s) return AW_ESTATE;
+    for (int i = 0; i < s->n; i++) {
+        int pol = 0;
+        struct sched_param sp;
+        if (pthread_getschedparam(s->t[i].th, &pol, &sp) != 0) continue;
+        if (pol == SCHED_IDLE)
+            ++*idle;
+        else if (pol == SCHED_OTHER)
+            ++*normal;
+    }
+    return 0;
+}
+
+bool dl_sign_refuse(aw_delivery_t *d, aw_http_resp_t *resp) {
+    int64_t b = dl_sign_backlog(d);
+    if (dl_sign_level(&d->cfg, b, false) != DL_SIGN_REFUSE) return false;
+    atomic_fetch_add(&d->sign_refused, 1);
+    dl_problem(resp, 503, "service-unavailable", "Service Unavailable",
+               "the platform has %lld event(s) waiting to be signed (limit %lld); retry later",
+               (long long)b, (long long)d->cfg.sign_max_backlog);
+    aw_http_resp_header(resp, "Retry-After", DL_SIGN_RETRY_AFTER);
+    return true;
+}
+
+/* Sign jobs of databases written before the signer existed: the signer
+ * signs every unsigned event anyway. */
+int dl_job_sign(void *ctx, const aw_outbox_job_t *job, aw_err_t *err) {
+    (void)job, (void)err;
+    dl_signer_kick(ctx, 0);
     return 0;
 }

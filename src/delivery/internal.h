@@ -30,8 +30,13 @@ struct aw_delivery {
     char iss[512];
     char attach_dir[4096];
     aw_worker_t *worker;
-    aw_ratelimit_t token_rl; /* POST /token per client address */
+    struct dl_signer *signer; /* NULL unless cfg.sign_worker and started */
+    aw_ratelimit_t token_rl;  /* POST /token per client address */
     _Atomic int64_t tot_incomplete, tot_rejected, tot_purged, tot_events;
+    /* unsigned events (estimate, see events.c), SETs signed by the signer,
+     * times it escalated, requests refused at sign_max_backlog */
+    _Atomic int64_t backlog, signed_bg, escalations, sign_refused;
+    _Atomic int64_t last_req_ms; /* last announce/submit commit (signer: quiet?) */
 };
 
 enum { DL_SENDER = 1, DL_SUBSCRIBER = 2 };
@@ -81,10 +86,35 @@ int dl_event_pending(aw_tx_t *tx, const char *sub_id, const char *case_id, const
  * signed_n (may be NULL): how many this call signed. */
 int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *signed_n,
                    aw_err_t *err);
-/* Outbox handler of DL_JOB_SIGN; _skip drops the job unsigned (sign_worker
- * off: events are then signed when their log is read). */
+/* Outbox handler of DL_JOB_SIGN jobs left by older versions: drops the
+ * job (the signer finds every unsigned event by itself). */
 int dl_job_sign(void *ctx, const aw_outbox_job_t *job, aw_err_t *err);
-int dl_job_sign_skip(void *ctx, const aw_outbox_job_t *job, aw_err_t *err);
+
+/* The background signer (events.c): idle-priority threads, escalation
+ * threads above cfg.sign_escalate, 503 at cfg.sign_max_backlog. */
+typedef struct dl_signer dl_signer_t;
+enum { DL_SIGN_IDLE = 0, DL_SIGN_ESCALATE = 1, DL_SIGN_REFUSE = 2 };
+#define DL_SIGN_RETRY_AFTER "10" /* seconds, on a 503 for a full backlog */
+/* What a backlog of unsigned events calls for; escalated: the signer is
+ * escalated now (it stays so down to half of sign_escalate). */
+int dl_sign_level(const aw_delivery_config_t *c, int64_t backlog, bool escalated);
+/* The backlog estimate (>= 0) and its recount from the database. */
+int64_t dl_sign_backlog(aw_delivery_t *d);
+int dl_sign_backlog_count(aw_delivery_t *d, aw_err_t *err);
+int dl_signer_start(aw_delivery_t *d, aw_err_t *err);
+void dl_signer_stop(aw_delivery_t *d);
+/* After the commit of `added` unsigned events: counts them, wakes a signer. */
+void dl_signer_kick(aw_delivery_t *d, int64_t added);
+/* One signer's loop on the calling thread: claim, sign, store (pipelined)
+ * until nothing is claimable; escalation: also stop once the backlog is
+ * below the escalation level while requests are coming in. */
+int dl_signer_run(aw_delivery_t *d, bool escalation, int64_t *signed_n, aw_err_t *err);
+/* Tests: waits until the backlog is <= at_most (AW_ETIMEOUT, AW_ESTATE
+ * without a signer); how many signer threads run at SCHED_IDLE / normal. */
+int dl_signer_wait(aw_delivery_t *d, int64_t at_most, int64_t timeout_ms);
+int dl_signer_policies(aw_delivery_t *d, int *idle, int *normal);
+/* At sign_max_backlog: fills a 503 problem with Retry-After, true. */
+bool dl_sign_refuse(aw_delivery_t *d, aw_http_resp_t *resp);
 /* Enqueues a callback job {target, destinationId|submissionId, ...}. */
 int dl_enqueue_callback(aw_tx_t *tx, const char *type, const char *dest_id, const char *sub_id,
                         const char *case_id, bool to_sender, aw_err_t *err);

@@ -191,6 +191,7 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_delivery_t *d = ctx;
     dl_client_t c;
     if (!sender_only(d, req, resp, &c)) return;
+    if (dl_sign_refuse(d, resp)) return;
     json_t *in = req->json;
     const char *dest_id = json_string_value(json_object_get(in, "destinationId"));
     json_t *ann = json_object_get(in, "announcedAttachments");
@@ -330,7 +331,7 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
             aw_store_rollback(tx);
     }
     if (rc) return dl_store_error(resp, &err);
-    if (d->worker) aw_worker_kick(d->worker);
+    dl_signer_kick(d, 1);
     aw_log_info("delivery.announce", "submission=%s case=%s destination=%s attachments=%zu", sid,
                 cid, dest_id, n_att);
     aw_http_resp_json(
@@ -666,6 +667,7 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                    (unsigned long long)d->cfg.max_submission_bytes);
         goto out;
     }
+    if (dl_sign_refuse(d, resp)) goto out;
     json_t *body = aw_set_auth_tags(mtag, data ? dtag : NULL, tags, s.n_att);
     int64_t now = aw_time_now_ms();
     rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, &err);
@@ -706,7 +708,8 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                    "the submission changed while it was being submitted; retry");
         goto out;
     }
-    if (d->worker) aw_worker_kick(d->worker);
+    dl_signer_kick(d, 1);
+    if (cb_dest && d->worker) aw_worker_kick(d->worker);
     aw_log_info("delivery.submit", "submission=%s case=%s destination=%s bytes=%llu", s.id,
                 s.case_id, s.dest_id, (unsigned long long)total);
     aw_http_resp_json(resp, 202, dl_sub_json(&s, false));

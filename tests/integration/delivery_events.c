@@ -63,3 +63,43 @@ TEST_T(delivery_events_signed_on_read_without_worker, 120) {
     json_decref(log);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
+
+/* A bounded backlog: at --delivery-sign-max-backlog unsigned events new
+ * announces and submits get 503 problem+json with Retry-After; once the
+ * events are signed (here: by reading the log) they are accepted again. */
+TEST_T(delivery_events_backlog_limit_answers_503, 120) {
+    dl_env_t e;
+    const char *extra[] = {"--delivery-sign-worker", "0", "--delivery-sign-max-backlog", "2", NULL};
+    dl_setup(&e, NULL, extra);
+    dl_sub_t s, s2;
+    ASSERT_EQ(dl_send(&e, "{\"hund\":\"Bello\"}", NULL, NULL, NULL, 0, &s), 202);
+    ASSERT_EQ(unsigned_events(s.cid), 2);
+    /* announce refused, with a problem and a Retry-After */
+    json_t *a = json_pack("{s:s,s:[],s:{s:s,s:s}}", "destinationId", e.dest, "announcedAttachments",
+                          "serviceType", "name", "Hund anmelden", "identifier",
+                          "urn:de:fim:leika:leistung:" DL_LEIKA);
+    char *body = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    aw_tc_resp_t r;
+    dl_req(e.srv.port, "POST", "/v1/submissions", e.stoken, "application/json", body, strlen(body),
+           &r);
+    ASSERT_EQ(r.status, 503);
+    ASSERT_STR(aw_tc_header(&r, "Retry-After"), "10");
+    ASSERT_CONTAINS(aw_tc_header(&r, "Content-Type"), "application/problem+json");
+    ASSERT_CONTAINS(r.body, "waiting to be signed");
+    aw_tc_resp_free(&r);
+    /* the backlog is visible in /metrics */
+    aw_tc_request(e.srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_unsigned_events"), 2);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_sign_refused_total"), 1);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_delivery_sign_backlog_limit{kind=\"refuse\"}"), 2);
+    aw_tc_resp_free(&r);
+    /* reading the log signs both; then the next submission goes through */
+    json_t *log = dl_events(&e, e.stoken, s.cid);
+    ASSERT_EQ(json_array_size(log), 2);
+    json_decref(log);
+    ASSERT_EQ(unsigned_events(s.cid), 0);
+    ASSERT_EQ(dl_send(&e, "{\"hund\":\"Rex\"}", NULL, NULL, NULL, 0, &s2), 202);
+    free(body);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}

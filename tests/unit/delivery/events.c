@@ -1,6 +1,9 @@
 /* Tests of src/delivery/events.c: platform SETs signed after the commit, by
  * the outbox worker or by a reader, each exactly once, on both engines. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "../store/fixture.h"
@@ -9,6 +12,7 @@
 #include "delivery/internal.h"
 #include "delivery/worker.h"
 #include "jose/set.h"
+#include "store/outbox.h"
 #include "store/sql.h"
 
 static aw_delivery_t *service(store_fixture_t *f, aw_delivery_config_t *cfg) {
@@ -109,23 +113,118 @@ static void all_signed_correctly(store_fixture_t *f, int64_t want) {
     ASSERT_EQ(n, want);
 }
 
-STORE_TEST(events_are_committed_unsigned_and_signed_by_the_worker) {
+STORE_TEST(events_are_committed_unsigned_and_signed_by_the_signer) {
     aw_delivery_config_t cfg;
     aw_delivery_t *d = service(f, &cfg);
     int64_t t0 = 1700000000000LL;
     pending(f, 3, 3, t0);
     ASSERT_EQ(count(f, "token = ''"), 6);
-    aw_worker_t *w;
+    /* the unsigned rows are the to-do: no outbox job per event */
+    aw_store_stats_t st;
     aw_err_t err;
-    ASSERT_OK(aw_worker_new(f->st, "test", 10, 30000, &w, &err), &err);
-    ASSERT_OK(aw_worker_handle(w, DL_JOB_SIGN, dl_job_sign, d, &err), &err);
-    /* one job per event; the first signs them all, the others find nothing */
-    ASSERT_EQ(aw_worker_run_once(w, aw_time_now_ms(), &err), 6);
-    ASSERT_EQ(aw_worker_run_once(w, aw_time_now_ms(), &err), 0);
+    ASSERT_OK(aw_store_stats(f->st, &st, &err), &err);
+    ASSERT_EQ(st.outbox_pending, 0);
+    int64_t n = -1;
+    ASSERT_OK(dl_signer_run(d, false, &n, &err), &err);
+    ASSERT_EQ(n, 6);
+    ASSERT_OK(dl_signer_run(d, false, &n, &err), &err);
+    ASSERT_EQ(n, 0);
     ASSERT_EQ(count(f, "token = ''"), 0);
     all_signed_correctly(f, 6);
+    done(d, &cfg);
+}
+
+/* More than one batch: each transaction stores the previous batch and
+ * claims the next; every event ends signed once, nothing stays claimed. */
+STORE_TEST(the_signer_pipelines_batches) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = service(f, &cfg);
+    pending(f, 25, 5, aw_time_now_ms());
+    aw_err_t err;
+    int64_t n = -1;
+    ASSERT_OK(dl_signer_run(d, false, &n, &err), &err);
+    ASSERT_EQ(n, 50);
+    ASSERT_EQ(count(f, "token = '' OR sign_owner IS NOT NULL"), 0);
+    all_signed_correctly(f, 50);
+    done(d, &cfg);
+}
+
+/* A legacy sign job (databases from before the signer) completes without
+ * doing anything itself. */
+STORE_TEST(a_legacy_sign_job_is_dropped) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = service(f, &cfg);
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_store_outbox_enqueue(tx, DL_JOB_SIGN, "{\"caseId\":\"x\"}", 0, NULL, &err), &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    aw_worker_t *w;
+    ASSERT_OK(aw_worker_new(f->st, "test", 10, 30000, &w, &err), &err);
+    ASSERT_OK(aw_worker_handle(w, DL_JOB_SIGN, dl_job_sign, d, &err), &err);
+    ASSERT_EQ(aw_worker_run_once(w, aw_time_now_ms(), &err), 1);
+    aw_store_stats_t st;
+    ASSERT_OK(aw_store_stats(f->st, &st, &err), &err);
+    ASSERT_EQ(st.outbox_pending + st.outbox_dead, 0);
     aw_worker_free(w);
     done(d, &cfg);
+}
+
+/* Can this process put a thread at SCHED_IDLE? (containers may forbid it) */
+static void *probe_idle(void *arg) {
+    struct sched_param sp = {0};
+    *(bool *)arg = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
+    return NULL;
+}
+
+/* The threads: idle ones at SCHED_IDLE, escalation ones at normal
+ * priority; a backlog above sign_escalate escalates; all gets signed. */
+STORE_TEST_T(signer_threads_sign_the_backlog, 120) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = service(f, &cfg);
+    d->cfg.sign_threads = 2;
+    d->cfg.sign_escalate = 10;
+    pending(f, 12, 3, aw_time_now_ms());
+    aw_err_t err;
+    ASSERT_OK(dl_signer_start(d, &err), &err);
+    ASSERT_EQ(atomic_load(&d->escalations), 1); /* 24 > 10 at start */
+    ASSERT_OK(dl_signer_wait(d, 0, 60000), &err);
+    int idle = 0, normal = 0;
+    ASSERT_OK(dl_signer_policies(d, &idle, &normal), &err);
+    long cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int cores = cpu < 1 ? 1 : cpu > 8 ? 8 : (int)cpu;
+    bool can_idle = false;
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, probe_idle, &can_idle), 0);
+    pthread_join(th, NULL);
+    ASSERT_EQ(idle + normal, 2 + cores);
+    if (can_idle) ASSERT_EQ(idle, 2);
+    dl_signer_stop(d);
+    ASSERT_EQ(count(f, "token = '' OR sign_owner IS NOT NULL"), 0);
+    ASSERT_EQ(atomic_load(&d->signed_bg), 24);
+    all_signed_correctly(f, 24);
+    done(d, &cfg);
+}
+
+TEST(sign_level_escalates_with_hysteresis_and_refuses_at_the_limit) {
+    aw_delivery_config_t c;
+    aw_delivery_config_defaults(&c);
+    ASSERT_EQ(c.sign_escalate, 10000);
+    ASSERT_EQ(c.sign_max_backlog, 100000);
+    c.sign_escalate = 100;
+    c.sign_max_backlog = 1000;
+    ASSERT_EQ(dl_sign_level(&c, 0, false), DL_SIGN_IDLE);
+    ASSERT_EQ(dl_sign_level(&c, 100, false), DL_SIGN_IDLE);
+    ASSERT_EQ(dl_sign_level(&c, 101, false), DL_SIGN_ESCALATE);
+    /* once escalated, down to half of the bound */
+    ASSERT_EQ(dl_sign_level(&c, 51, true), DL_SIGN_ESCALATE);
+    ASSERT_EQ(dl_sign_level(&c, 50, true), DL_SIGN_IDLE);
+    ASSERT_EQ(dl_sign_level(&c, 999, false), DL_SIGN_ESCALATE);
+    ASSERT_EQ(dl_sign_level(&c, 1000, false), DL_SIGN_REFUSE);
+    c.sign_escalate = 0;
+    ASSERT_EQ(dl_sign_level(&c, 999, true), DL_SIGN_IDLE);
+    c.sign_max_backlog = 0;
+    ASSERT_EQ(dl_sign_level(&c, 1000000000, false), DL_SIGN_IDLE);
 }
 
 STORE_TEST(events_are_signed_on_read_when_the_worker_has_not_run) {
