@@ -1,6 +1,7 @@
 #include "catalog/tokenizer.h"
 
 #include "base/dl_stemmer.h"
+#include "base/log.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -219,7 +220,11 @@ size_t aw_tok_fold_word(const char *s, size_t len, char *out) {
 }
 
 aw_tok_stemmer_t *aw_tok_stemmer_new(void) {
-    if (aw_dl_stemmer_load(NULL) < 0) return NULL;
+    aw_err_t err = {0};
+    if (aw_dl_stemmer_load(&err) < 0) {
+        aw_log_warn("finder.stemmer", "error=\"%s\"", err.msg);
+        return NULL;
+    }
     aw_tok_stemmer_t *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->sb = sb_stemmer_new("german", "UTF_8");
