@@ -13,6 +13,10 @@
  *    write lock is not held across it. Checkpoints sync the WAL before and
  *    the database after copying (NORMAL does that), and the WAL is only
  *    rewritten after a checkpoint copied all of it.
+ *  - checkpoints in the background: a commit that grows the WAL past
+ *    CKPT_PAGES wakes a checkpoint thread (own connection, PASSIVE: it
+ *    never blocks writers) instead of checkpointing itself inside COMMIT,
+ *    where it would hold the write lock for the copy and the fsync.
  *  - foreign_keys=ON: SQLite leaves them off by default.
  *  - busy_timeout: other processes (amtsweg inbox next to amtsweg serve)
  *    may hold the write lock for a moment; wait instead of failing.
@@ -50,7 +54,14 @@ typedef struct {
     bool syncing;               /* a leader is in fdatasync */
     char *wal_path;
     int wal_fd; /* -1 until first needed; reopened when the file was replaced */
+    /* background checkpoints */
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    pthread_t ckpt_th;
+    bool ckpt_started, ckpt_stop, ckpt_want;
 } sq_store_t;
+
+#define CKPT_PAGES 1000 /* SQLite's default autocheckpoint size */
 
 typedef struct sq_stmt sq_stmt_t;
 
@@ -133,6 +144,15 @@ static int check_path(const char *path, aw_err_t *err) {
 }
 
 static void sq_close_impl(sq_store_t *ss) {
+    if (ss->ckpt_started) {
+        pthread_mutex_lock(&ss->ckpt_mu);
+        ss->ckpt_stop = true;
+        pthread_cond_signal(&ss->ckpt_cv);
+        pthread_mutex_unlock(&ss->ckpt_mu);
+        pthread_join(ss->ckpt_th, NULL);
+    }
+    pthread_mutex_destroy(&ss->ckpt_mu);
+    pthread_cond_destroy(&ss->ckpt_cv);
     pthread_mutex_destroy(&ss->write_mu);
     pthread_mutex_destroy(&ss->sync_mu);
     pthread_cond_destroy(&ss->sync_cv);
@@ -140,6 +160,45 @@ static void sq_close_impl(sq_store_t *ss) {
     free(ss->wal_path);
     free(ss->path);
     free(ss);
+}
+
+/* Called by SQLite after a commit with the WAL's size in pages. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
+    (void)db, (void)name;
+    sq_store_t *ss = arg;
+    if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&ss->ckpt_mu);
+        if (!ss->ckpt_want) {
+            ss->ckpt_want = true;
+            pthread_cond_signal(&ss->ckpt_cv);
+        }
+        pthread_mutex_unlock(&ss->ckpt_mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg) {
+    sq_store_t *ss = arg;
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&ss->ckpt_mu);
+    for (;;) {
+        while (!ss->ckpt_want && !ss->ckpt_stop) pthread_cond_wait(&ss->ckpt_cv, &ss->ckpt_mu);
+        if (ss->ckpt_stop) break;
+        ss->ckpt_want = false;
+        pthread_mutex_unlock(&ss->ckpt_mu);
+        if (!db && sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                   NULL) == SQLITE_OK) {
+            sqlite3_busy_timeout(db, ss->busy_ms);
+            /* NORMAL: the checkpoint syncs the WAL before and the database
+             * after copying */
+            sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+        }
+        if (db) sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&ss->ckpt_mu);
+    }
+    pthread_mutex_unlock(&ss->ckpt_mu);
+    sqlite3_close_v2(db);
+    return NULL;
 }
 
 /* fdatasync of the WAL file; (re)opens it when it is not the file at
@@ -198,6 +257,10 @@ static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
     pthread_mutex_init(&ss->sync_mu, NULL);
     pthread_cond_init(&ss->sync_cv, NULL);
     ss->wal_fd = -1;
+    pthread_mutex_init(&ss->ckpt_mu, NULL);
+    pthread_cond_init(&ss->ckpt_cv, NULL);
+    ss->busy_ms = st->opts.busy_timeout_ms;
+    ss->ckpt_started = pthread_create(&ss->ckpt_th, NULL, ckpt_main, ss) == 0;
     if (asprintf(&ss->wal_path, "%s-wal", target) < 0) {
         ss->wal_path = NULL;
         sq_close_impl(ss);
@@ -269,6 +332,9 @@ static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
     }
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, ss->busy_ms);
+    /* replaces the autocheckpoint inside COMMIT; without the thread
+     * (could not start one) SQLite's own autocheckpoint stays */
+    if (ss->ckpt_started) sqlite3_wal_hook(c->db, wal_hook, ss);
     int r = pragma_expect(c, "PRAGMA journal_mode=WAL", "wal", err);
     if (r == 0) r = pragma_expect(c, "PRAGMA synchronous=NORMAL", NULL, err); /* + group_sync */
     if (r == 0) r = pragma_expect(c, "PRAGMA foreign_keys=ON", NULL, err);
