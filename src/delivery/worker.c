@@ -79,7 +79,8 @@ int aw_worker_every(aw_worker_t *w, int64_t interval_ms, aw_worker_tick_fn fn, v
     return 0;
 }
 
-static void run_job(aw_worker_t *w, const aw_outbox_job_t *job, int64_t now_ms) {
+/* Runs a job; true when it succeeded (the caller completes it). */
+static bool run_job(aw_worker_t *w, const aw_outbox_job_t *job, int64_t now_ms) {
     aw_err_t err = {0};
     int rc = AW_ENOTFOUND;
     int i;
@@ -90,12 +91,7 @@ static void run_job(aw_worker_t *w, const aw_outbox_job_t *job, int64_t now_ms) 
     else
         aw_err_set(&err, AW_ENOTFOUND, "no handler for job kind '%s'", job->kind);
     aw_err_t e2;
-    if (rc == 0) {
-        if (aw_store_outbox_complete(w->store, job->id, &e2))
-            aw_log_warn("worker.complete", "worker=%s job=%lld outcome=failed err=%s", w->name,
-                        (long long)job->id, aw_err_name(e2.code));
-        return;
-    }
+    if (rc == 0) return true;
     bool dead = false;
     if (aw_store_outbox_fail(w->store, job->id, err.msg, now_ms, &dead, &e2))
         aw_log_warn("worker.fail", "worker=%s job=%lld outcome=failed err=%s", w->name,
@@ -104,6 +100,7 @@ static void run_job(aw_worker_t *w, const aw_outbox_job_t *job, int64_t now_ms) 
     aw_log_warn("worker.job", "worker=%s job=%lld kind=%s attempt=%d outcome=%s error=%s", w->name,
                 (long long)job->id, job->kind, job->attempts, dead ? "dead" : "retry",
                 aw_log_quote(q, sizeof q, err.msg));
+    return false;
 }
 
 int aw_worker_run_once(aw_worker_t *w, int64_t now_ms, aw_err_t *err) {
@@ -111,7 +108,15 @@ int aw_worker_run_once(aw_worker_t *w, int64_t now_ms, aw_err_t *err) {
     size_t n = 0;
     int rc = aw_store_outbox_claim(w->store, w->name, now_ms, BATCH, w->lease_ms, &jobs, &n, err);
     if (rc) return rc;
-    for (size_t i = 0; i < n; i++) run_job(w, &jobs[i], now_ms);
+    /* the successful jobs of a batch are completed in one transaction */
+    int64_t ok[BATCH];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (run_job(w, &jobs[i], now_ms)) ok[k++] = jobs[i].id;
+    aw_err_t e2;
+    if (aw_store_outbox_complete_many(w->store, ok, k, NULL, &e2))
+        aw_log_warn("worker.complete", "worker=%s jobs=%zu outcome=failed err=%s", w->name, k,
+                    aw_err_name(e2.code));
     aw_outbox_jobs_free(jobs, n);
     return (int)n;
 }

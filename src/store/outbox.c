@@ -294,6 +294,37 @@ int aw_store_outbox_complete(aw_store_t *st, int64_t id, aw_err_t *err) {
     return in_write_tx(st, do_complete, &id, err);
 }
 
+typedef struct {
+    const int64_t *ids;
+    size_t n, done;
+} many_arg_t;
+
+static int do_complete_many(aw_tx_t *tx, void *arg, aw_err_t *err) {
+    many_arg_t *a = arg;
+    a->done = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        int64_t changes = 0;
+        int rc = aw_sql_exec(tx, "DELETE FROM outbox WHERE id = $1 AND state = 'pending'", &changes,
+                             err, "I", a->ids[i]);
+        if (rc != 0) return rc;
+        a->done += (size_t)changes;
+    }
+    return 0;
+}
+
+int aw_store_outbox_complete_many(aw_store_t *st, const int64_t *ids, size_t n, size_t *done,
+                                  aw_err_t *err) {
+    if (done) *done = 0;
+    if (n > AW_OUTBOX_CLAIM_MAX)
+        return aw_err_set(err, AW_EINVAL, "outbox complete: at most %d jobs at once",
+                          AW_OUTBOX_CLAIM_MAX);
+    if (n == 0) return 0;
+    many_arg_t a = {ids, n, 0};
+    int rc = in_write_tx(st, do_complete_many, &a, err);
+    if (rc == 0 && done) *done = a.done;
+    return rc;
+}
+
 static int do_fail(aw_tx_t *tx, void *arg, aw_err_t *err) {
     fail_arg_t *a = arg;
     aw_sql_t *s;

@@ -55,6 +55,12 @@ int aw_store_outbox_claim(aw_store_t *st, const char *worker, int64_t now_ms, si
                           int64_t lease_ms, aw_outbox_job_t **jobs, size_t *n, aw_err_t *err);
 /* Removes a finished job. AW_ENOTFOUND when it is not pending. */
 int aw_store_outbox_complete(aw_store_t *st, int64_t id, aw_err_t *err);
+/* Removes n (0..1000) finished jobs in one transaction: one commit for a
+ * batch instead of one per job. Ids that are not pending are skipped (a
+ * lease that expired meanwhile); done (may be NULL) gets how many were
+ * removed. */
+int aw_store_outbox_complete_many(aw_store_t *st, const int64_t *ids, size_t n, size_t *done,
+                                  aw_err_t *err);
 /* Records a failure (error_msg, cut at 1000 bytes; never put secrets or
  * personal data in it) and schedules a retry or dead-letters the job.
  * dead (may be NULL) tells which. AW_ENOTFOUND when it is not pending. */

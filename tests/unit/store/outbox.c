@@ -453,3 +453,30 @@ STORE_TEST_T(concurrent_claiming_processes_never_share_a_job, 120) {
     ASSERT_EQ(total, CLAIM_JOBS);
     fx_open(f);
 }
+
+/* Batch completion: one transaction removes the finished jobs; ids that
+ * are not pending are skipped and counted out. */
+STORE_TEST(complete_many_removes_a_batch_in_one_transaction) {
+    aw_err_t err = {0};
+    int64_t id[5];
+    for (int i = 0; i < 5; i++) id[i] = enqueue(f, "callback.deliver", "{}", T0);
+    aw_outbox_job_t *jobs;
+    ASSERT_EQ(claim(f, T0, 10, &jobs), 5);
+    aw_outbox_jobs_free(jobs, 5);
+    int64_t batch[4] = {id[0], id[2], id[4], id[4] + 1000};
+    size_t done = 99;
+    ASSERT_OK(aw_store_outbox_complete_many(f->st, batch, 4, &done, &err), &err);
+    ASSERT_EQ(done, 3);
+    ASSERT_EQ(stats(f).outbox_pending, 2);
+    /* again: nothing left of them */
+    ASSERT_OK(aw_store_outbox_complete_many(f->st, batch, 4, &done, &err), &err);
+    ASSERT_EQ(done, 0);
+    ASSERT_OK(aw_store_outbox_complete_many(f->st, NULL, 0, &done, &err), &err);
+    ASSERT_EQ(done, 0);
+    ASSERT_EQ(aw_store_outbox_complete_many(f->st, batch, AW_OUTBOX_CLAIM_MAX + 1, &done, &err),
+              AW_EINVAL);
+    int64_t rest[2] = {id[1], id[3]};
+    ASSERT_OK(aw_store_outbox_complete_many(f->st, rest, 2, &done, &err), &err);
+    ASSERT_EQ(done, 2);
+    ASSERT_EQ(stats(f).outbox_pending, 0);
+}
