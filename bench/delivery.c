@@ -213,6 +213,7 @@ static double server_cpu(void) {
 }
 
 static char db_path[300];
+static double bound; /* complete submissions/s the signing allows */
 
 /* Events committed but not signed yet (the platform signs after the
  * commit); -1 when the database cannot be read. */
@@ -311,9 +312,10 @@ static void measure(int conc) {
      * signer must not share the cores with the load generator */
     while (unsigned_events() > 0 && aw_time_mono_us() - d0 < 120000000) usleep(50000);
     double drain = (double)(aw_time_mono_us() - d0) / 1e6;
+    double signed_rate = (double)total / (secs + drain);
     printf("               unsigned events at the end %lld, signed %.2f s later: "
-           "%.1f complete and signed submissions/s\n",
-           (long long)backlog, drain, (double)total / (secs + drain));
+           "%.1f complete and signed submissions/s = %.0f %% of the bound\n",
+           (long long)backlog, drain, signed_rate, bound > 0 ? 100 * signed_rate / bound : 0);
     if (conc == 1 && phase_n)
         printf("               mean announce %.1f ms, mean submit %.1f ms\n",
                (double)phase_us[0] / (double)phase_n / 1000,
@@ -345,7 +347,7 @@ int main(void) {
     aw_jwk_t *psig = load("b", "sig.private"), *enc = load("a", "enc.public");
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     double rate = sign_rate(psig);
-    double bound = (double)cores * rate / SETS_PER_SUBMISSION;
+    bound = (double)cores * rate / SETS_PER_SUBMISSION;
     printf("PS512 sign, RSA-4096, 1 thread        %8.1f /s\n", rate);
     printf("bound: %ld cores x %.1f / %d SETs = %.0f complete submissions/s\n", cores, rate,
            SETS_PER_SUBMISSION, bound);

@@ -16,7 +16,10 @@
  *  - checkpoints in the background: a commit that grows the WAL past
  *    CKPT_PAGES wakes a checkpoint thread (own connection, PASSIVE: it
  *    never blocks writers) instead of checkpointing itself inside COMMIT,
- *    where it would hold the write lock for the copy and the fsync.
+ *    where it would hold the write lock for the copy and the fsync. While
+ *    writers keep appending a PASSIVE checkpoint never completes, so past
+ *    CKPT_HARD_PAGES the thread takes the writer mutex for one RESTART
+ *    checkpoint (the WAL then starts over): the WAL stays bounded.
  *  - foreign_keys=ON: SQLite leaves them off by default.
  *  - busy_timeout: other processes (amtsweg inbox next to amtsweg serve)
  *    may hold the write lock for a moment; wait instead of failing.
@@ -59,9 +62,11 @@ typedef struct {
     pthread_cond_t ckpt_cv;
     pthread_t ckpt_th;
     bool ckpt_started, ckpt_stop, ckpt_want;
+    int ckpt_pages; /* WAL size at the last commit that asked */
 } sq_store_t;
 
-#define CKPT_PAGES 1000 /* SQLite's default autocheckpoint size */
+#define CKPT_PAGES      1000 /* SQLite's default autocheckpoint size */
+#define CKPT_HARD_PAGES 4000 /* beyond: a RESTART checkpoint between writers */
 
 typedef struct sq_stmt sq_stmt_t;
 
@@ -168,6 +173,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
     sq_store_t *ss = arg;
     if (pages >= CKPT_PAGES) {
         pthread_mutex_lock(&ss->ckpt_mu);
+        ss->ckpt_pages = pages;
         if (!ss->ckpt_want) {
             ss->ckpt_want = true;
             pthread_cond_signal(&ss->ckpt_cv);
@@ -185,6 +191,7 @@ static void *ckpt_main(void *arg) {
         while (!ss->ckpt_want && !ss->ckpt_stop) pthread_cond_wait(&ss->ckpt_cv, &ss->ckpt_mu);
         if (ss->ckpt_stop) break;
         ss->ckpt_want = false;
+        bool hard = ss->ckpt_pages >= CKPT_HARD_PAGES;
         pthread_mutex_unlock(&ss->ckpt_mu);
         if (!db && sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                    NULL) == SQLITE_OK) {
@@ -193,7 +200,17 @@ static void *ckpt_main(void *arg) {
              * after copying */
             sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
         }
-        if (db) sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (db && !hard) {
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        } else if (db) {
+            /* A PASSIVE checkpoint never finishes while writers keep
+             * appending, and only a finished one lets the WAL start over:
+             * past CKPT_HARD_PAGES, checkpoint between two writers (they
+             * queue on the mutex meanwhile) and restart the WAL. */
+            pthread_mutex_lock(&ss->write_mu);
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+            pthread_mutex_unlock(&ss->write_mu);
+        }
         pthread_mutex_lock(&ss->ckpt_mu);
     }
     pthread_mutex_unlock(&ss->ckpt_mu);
