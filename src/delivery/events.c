@@ -663,7 +663,8 @@ static void *committer_main(void *arg) {
         else if (nb && rc != AW_ENOMEM)
             aw_store_rollback(tx);
         if (rc == 0 && nb->n > 0 && dl_platform_key(d, &err) != 0) {
-            /* no key, nothing to sign with: give the claims back */
+            /* no key, nothing to sign with: the claims expire after
+             * SIGN_LEASE_MS; the next claim tries the key again */
             aw_log_warn("delivery.signer", "key=failed err=%s", aw_err_name(err.code));
             pend_free(nb->p, nb->n);
             nb->p = NULL, nb->n = 0;
