@@ -63,6 +63,12 @@ typedef struct {
     pthread_t ckpt_th;
     bool ckpt_started, ckpt_stop, ckpt_want;
     int ckpt_pages; /* WAL size at the last commit that asked */
+    /* Pages of WAL at which the next checkpoint is due: a passive one that
+     * completed leaves the WAL as long as it was (only the next writer that
+     * starts after it restarts the WAL, and under load one has always
+     * started before), so the next one is due CKPT_PAGES later, not at the
+     * next commit. */
+    _Atomic int ckpt_next, ckpt_base;
 } sq_store_t;
 
 #define CKPT_PAGES      1000 /* SQLite's default autocheckpoint size */
@@ -171,7 +177,11 @@ static void sq_close_impl(sq_store_t *ss) {
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
     (void)db, (void)name;
     sq_store_t *ss = arg;
-    if (pages >= CKPT_PAGES) {
+    if (pages < atomic_load(&ss->ckpt_base)) { /* the WAL started over */
+        atomic_store(&ss->ckpt_base, 0);
+        atomic_store(&ss->ckpt_next, CKPT_PAGES);
+    }
+    if (pages >= atomic_load(&ss->ckpt_next)) {
         pthread_mutex_lock(&ss->ckpt_mu);
         ss->ckpt_pages = pages;
         if (!ss->ckpt_want) {
@@ -200,8 +210,14 @@ static void *ckpt_main(void *arg) {
              * after copying */
             sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
         }
+        int log = 0, done = 0;
         if (db && !hard) {
-            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+                    SQLITE_OK &&
+                log > 0) {
+                atomic_store(&ss->ckpt_base, log);
+                atomic_store(&ss->ckpt_next, log + CKPT_PAGES);
+            }
         } else if (db) {
             /* A PASSIVE checkpoint never finishes while writers keep
              * appending, and only a finished one lets the WAL start over:
@@ -210,6 +226,8 @@ static void *ckpt_main(void *arg) {
             pthread_mutex_lock(&ss->write_mu);
             sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
             pthread_mutex_unlock(&ss->write_mu);
+            atomic_store(&ss->ckpt_base, 0);
+            atomic_store(&ss->ckpt_next, CKPT_PAGES);
         }
         pthread_mutex_lock(&ss->ckpt_mu);
     }
@@ -274,6 +292,7 @@ static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
     pthread_mutex_init(&ss->sync_mu, NULL);
     pthread_cond_init(&ss->sync_cv, NULL);
     ss->wal_fd = -1;
+    atomic_store(&ss->ckpt_next, CKPT_PAGES);
     pthread_mutex_init(&ss->ckpt_mu, NULL);
     pthread_cond_init(&ss->ckpt_cv, NULL);
     ss->busy_ms = st->opts.busy_timeout_ms;
