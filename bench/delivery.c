@@ -324,17 +324,24 @@ static void measure(int conc) {
     free(all);
 }
 
+/* The best of three 1 s windows: other load on a shared VM only ever
+ * lowers the figure, and a low bound would flatter the percentages. */
 static double sign_rate(aw_jwk_t *k) {
     aw_buf_t b = AW_BUF_INIT;
-    int64_t t0 = aw_time_mono_us();
-    int n = 0;
-    while (aw_time_mono_us() - t0 < 2000000) {
-        aw_buf_reset(&b);
-        aw_jws_sign(k, "secevent+jwt", "{\"x\":1}", 7, &b, NULL);
-        n++;
+    double best = 0;
+    for (int w = 0; w < 3; w++) {
+        int64_t t0 = aw_time_mono_us();
+        int n = 0;
+        while (aw_time_mono_us() - t0 < 1000000) {
+            aw_buf_reset(&b);
+            aw_jws_sign(k, "secevent+jwt", "{\"x\":1}", 7, &b, NULL);
+            n++;
+        }
+        double r = n / ((double)(aw_time_mono_us() - t0) / 1e6);
+        if (r > best) best = r;
     }
     aw_buf_free(&b);
-    return n / ((double)(aw_time_mono_us() - t0) / 1e6);
+    return best;
 }
 
 int main(void) {
