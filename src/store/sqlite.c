@@ -19,7 +19,10 @@
  *    where it would hold the write lock for the copy and the fsync. While
  *    writers keep appending a PASSIVE checkpoint never completes, so past
  *    CKPT_HARD_PAGES the thread takes the writer mutex for one RESTART
- *    checkpoint (the WAL then starts over): the WAL stays bounded.
+ *    checkpoint (the WAL then starts over). Should that thread fall behind
+ *    (no CPU under load), new write transactions wait for it once the WAL
+ *    passes CKPT_STALL_PAGES (bounded by the busy timeout): the WAL stays
+ *    bounded whatever the scheduler does.
  *  - foreign_keys=ON: SQLite leaves them off by default.
  *  - busy_timeout: other processes (amtsweg inbox next to amtsweg serve)
  *    may hold the write lock for a moment; wait instead of failing.
@@ -69,10 +72,16 @@ typedef struct {
      * started before), so the next one is due CKPT_PAGES later, not at the
      * next commit. */
     _Atomic int ckpt_next, ckpt_base;
+    /* WAL size after the last commit; writers stall (ckpt_done) while it is
+     * past CKPT_STALL_PAGES, so a checkpoint thread that gets no CPU cannot
+     * let the WAL grow without bound. */
+    _Atomic int wal_pages;
+    pthread_cond_t ckpt_done;
 } sq_store_t;
 
-#define CKPT_PAGES      1000 /* SQLite's default autocheckpoint size */
-#define CKPT_HARD_PAGES 4000 /* beyond: a RESTART checkpoint between writers */
+#define CKPT_PAGES       1000 /* SQLite's default autocheckpoint size */
+#define CKPT_HARD_PAGES  4000 /* beyond: a RESTART checkpoint between writers */
+#define CKPT_STALL_PAGES 6000 /* beyond: new write transactions wait for it */
 
 typedef struct sq_stmt sq_stmt_t;
 
@@ -164,6 +173,7 @@ static void sq_close_impl(sq_store_t *ss) {
     }
     pthread_mutex_destroy(&ss->ckpt_mu);
     pthread_cond_destroy(&ss->ckpt_cv);
+    pthread_cond_destroy(&ss->ckpt_done);
     pthread_mutex_destroy(&ss->write_mu);
     pthread_mutex_destroy(&ss->sync_mu);
     pthread_cond_destroy(&ss->sync_cv);
@@ -177,6 +187,7 @@ static void sq_close_impl(sq_store_t *ss) {
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
     (void)db, (void)name;
     sq_store_t *ss = arg;
+    atomic_store(&ss->wal_pages, pages);
     if (pages < atomic_load(&ss->ckpt_base)) { /* the WAL started over */
         atomic_store(&ss->ckpt_base, 0);
         atomic_store(&ss->ckpt_next, CKPT_PAGES);
@@ -224,12 +235,15 @@ static void *ckpt_main(void *arg) {
              * past CKPT_HARD_PAGES, checkpoint between two writers (they
              * queue on the mutex meanwhile) and restart the WAL. */
             pthread_mutex_lock(&ss->write_mu);
-            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+            int r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
             pthread_mutex_unlock(&ss->write_mu);
             atomic_store(&ss->ckpt_base, 0);
             atomic_store(&ss->ckpt_next, CKPT_PAGES);
+            /* the next commit writes from the start of the WAL */
+            if (r == SQLITE_OK) atomic_store(&ss->wal_pages, 0);
         }
         pthread_mutex_lock(&ss->ckpt_mu);
+        pthread_cond_broadcast(&ss->ckpt_done); /* stalled writers look again */
     }
     pthread_mutex_unlock(&ss->ckpt_mu);
     sqlite3_close_v2(db);
@@ -295,6 +309,7 @@ static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
     atomic_store(&ss->ckpt_next, CKPT_PAGES);
     pthread_mutex_init(&ss->ckpt_mu, NULL);
     pthread_cond_init(&ss->ckpt_cv, NULL);
+    pthread_cond_init(&ss->ckpt_done, NULL);
     ss->busy_ms = st->opts.busy_timeout_ms;
     ss->ckpt_started = pthread_create(&ss->ckpt_th, NULL, ckpt_main, ss) == 0;
     if (asprintf(&ss->wal_path, "%s-wal", target) < 0) {
@@ -405,6 +420,22 @@ static int simple_exec(aw_conn_t *c, const char *sql, aw_err_t *err) {
     return rc == SQLITE_OK ? 0 : map_rc(c->db, rc, sql, err);
 }
 
+/* A write transaction that would grow a WAL already past CKPT_STALL_PAGES
+ * waits (bounded by dl) until the checkpoint thread has restarted it. */
+static void wal_stall(sq_store_t *ss, const struct timespec *dl) {
+    if (!ss->ckpt_started || atomic_load(&ss->wal_pages) < CKPT_STALL_PAGES) return;
+    pthread_mutex_lock(&ss->ckpt_mu);
+    while (atomic_load(&ss->wal_pages) >= CKPT_STALL_PAGES && !ss->ckpt_stop) {
+        ss->ckpt_pages = atomic_load(&ss->wal_pages);
+        if (!ss->ckpt_want) {
+            ss->ckpt_want = true;
+            pthread_cond_signal(&ss->ckpt_cv);
+        }
+        if (pthread_cond_timedwait(&ss->ckpt_done, &ss->ckpt_mu, dl) == ETIMEDOUT) break;
+    }
+    pthread_mutex_unlock(&ss->ckpt_mu);
+}
+
 static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
     if (mode == AW_TX_WRITE) {
         struct timespec dl;
@@ -415,6 +446,7 @@ static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
             dl.tv_sec++;
             dl.tv_nsec -= 1000000000L;
         }
+        wal_stall(c->ss, &dl);
         if (pthread_mutex_timedlock(&c->ss->write_mu, &dl) != 0)
             return aw_err_set(err, AW_EBUSY,
                               "store: another write transaction held the lock for %d ms; "

@@ -3,6 +3,8 @@
 #include "harness.h"
 #include "test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -176,7 +178,19 @@ TEST(graceful_shutdown_finishes_request_in_flight) {
     close(poll_fd);
     ASSERT_MSG(seen, "the partial request never became in-flight");
     ASSERT_EQ(aw_tc_signal(&s, SIGTERM), 0);
-    /* new connections are refused once draining started */
+    /* The signal is handled asynchronously: wait (bounded) until draining
+     * has begun, which the server shows by closing its listening socket
+     * (draining is set first), before the rest of the body goes out. */
+    bool refused = false;
+    for (int i = 0; i < 100000 && !refused; i++) {
+        int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT(probe >= 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        refused = connect(probe, (struct sockaddr *)&a, sizeof a) != 0;
+        close(probe);
+    }
+    ASSERT_MSG(refused, "the server kept accepting connections after SIGTERM");
     aw_tc_send(fd, "67890", 5);
     aw_tc_resp_t r;
     ASSERT_EQ(aw_tc_read(fd, &r), 0);
