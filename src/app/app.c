@@ -117,7 +117,7 @@ static const opt_t OPTS[] = {
      "signer threads at idle priority (SCHED_IDLE; default 0 = cores)"},
     {OPT_SIGN_ESCALATE, "delivery-sign-escalate", "AMTSWEG_DELIVERY_SIGN_ESCALATE", "N",
      "unsigned events above which signing also runs at normal priority until half are left "
-     "(default 10000, 0 = never)"},
+     "(default 30000, 0 = never)"},
     {OPT_SIGN_MAX_BACKLOG, "delivery-sign-max-backlog", "AMTSWEG_DELIVERY_SIGN_MAX_BACKLOG", "N",
      "unsigned events at which announce and submit answer 503 with Retry-After "
      "(default 100000, 0 = no limit)"},

@@ -44,7 +44,7 @@ void aw_delivery_config_defaults(aw_delivery_config_t *c) {
     c->purge_interval_s = 60;
     c->worker_poll_ms = 500;
     c->sign_worker = true;
-    c->sign_escalate = 10000;
+    c->sign_escalate = 30000; /* ≈ a minute of signing on two cores (2 × 245 SETs/s) */
     c->sign_max_backlog = 100000;
 }
 

@@ -57,7 +57,7 @@ typedef struct aw_delivery_config {
                                    readers of the log sign (tests, diagnostics) */
     unsigned sign_threads;      /* signer threads at idle priority; 0: cores */
     int64_t sign_escalate;      /* unsigned events above which the signer also runs at normal
-                                   priority (until half of it); default 10000; 0: never */
+                                   priority (until half of it); default 30000; 0: never */
     int64_t sign_max_backlog;   /* unsigned events at which announce and submit get 503 with
                                    Retry-After; default 100000; 0: no limit */
 } aw_delivery_config_t;

@@ -210,7 +210,7 @@ STORE_TEST_T(signer_threads_sign_the_backlog, 120) {
 TEST(sign_level_escalates_with_hysteresis_and_refuses_at_the_limit) {
     aw_delivery_config_t c;
     aw_delivery_config_defaults(&c);
-    ASSERT_EQ(c.sign_escalate, 10000);
+    ASSERT_EQ(c.sign_escalate, 30000);
     ASSERT_EQ(c.sign_max_backlog, 100000);
     c.sign_escalate = 100;
     c.sign_max_backlog = 1000;
