@@ -132,7 +132,7 @@ int main(void) {
         return 1;
     }
     snprintf(path, sizeof path, "%s/bench.db", dir);
-    run("sqlite (WAL, synchronous=FULL):", path);
+    run("sqlite (WAL, synchronous=NORMAL + group fdatasync before commit returns):", path);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

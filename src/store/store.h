@@ -5,7 +5,7 @@
  *
  * What it promises:
  *  - Durability: when aw_store_commit returns 0 the transaction is on stable
- *    storage (SQLite: WAL with synchronous=FULL; PostgreSQL: its commit).
+ *    storage (SQLite: WAL, group-committed fdatasync; PostgreSQL: its commit).
  *    A 2xx reply may be sent only after that.
  *  - Atomicity: a transaction that is not committed (rolled back, process
  *    crashed, connection lost) leaves nothing behind.
