@@ -386,7 +386,20 @@ static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
     /* replaces the autocheckpoint inside COMMIT; without the thread
      * (could not start one) SQLite's own autocheckpoint stays */
     if (ss->ckpt_started) sqlite3_wal_hook(c->db, wal_hook, ss);
-    int r = pragma_expect(c, "PRAGMA journal_mode=WAL", "wal", err);
+    /* `journal_mode=WAL` can answer SQLITE_BUSY at once, without the busy
+     * handler, while another process opens, recovers or gives up the same
+     * file (seen with several processes migrating a new database at once):
+     * retry for up to the busy timeout, backing off as SQLite's handler
+     * does. */
+    int r = 0;
+    int64_t waited_us = 0, step_us = 1000;
+    for (;;) {
+        r = pragma_expect(c, "PRAGMA journal_mode=WAL", "wal", err);
+        if (r != AW_EBUSY || waited_us >= (int64_t)ss->busy_ms * 1000) break;
+        usleep((useconds_t)step_us);
+        waited_us += step_us;
+        if (step_us < 50000) step_us *= 2;
+    }
     if (r == 0) r = pragma_expect(c, "PRAGMA synchronous=NORMAL", NULL, err); /* + group_sync */
     if (r == 0) r = pragma_expect(c, "PRAGMA foreign_keys=ON", NULL, err);
     if (r == 0) r = pragma_expect(c, "PRAGMA trusted_schema=OFF", NULL, err);
