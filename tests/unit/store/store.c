@@ -524,27 +524,63 @@ TEST(pg_lost_connection_is_replaced) {
     aw_pg_harness_stop(&pg);
 }
 
-typedef struct gc_arg {
+/* A putter thread: `commits` write transactions, each putting one setting
+ * "<prefix><id>-<i>" = value. */
+typedef struct put_arg {
     aw_store_t *st;
-    int id, rc;
+    int id, commits, rc;
+    const char *prefix, *value;
     aw_err_t err;
-} gc_arg_t;
+} put_arg_t;
 
-static void *gc_writer(void *arg) {
-    gc_arg_t *a = arg;
-    for (int i = 0; i < 40 && a->rc == 0; i++) {
+static void *putter(void *arg) {
+    put_arg_t *a = arg;
+    for (int i = 0; i < a->commits && a->rc == 0; i++) {
         aw_tx_t *tx;
         char key[32];
-        snprintf(key, sizeof key, "k%d-%d", a->id, i);
+        snprintf(key, sizeof key, "%s%d-%d", a->prefix, a->id, i);
         a->rc = aw_store_begin(a->st, AW_TX_WRITE, &tx, &a->err);
         if (a->rc) break;
-        a->rc = aw_store_setting_put(tx, "global", key, "v", &a->err);
+        a->rc = aw_store_setting_put(tx, "global", key, a->value, &a->err);
         if (a->rc == 0)
             a->rc = aw_store_commit(tx, &a->err);
         else
             aw_store_rollback(tx);
     }
     return NULL;
+}
+
+/* Runs n writers (ids first_id...) at once and fails the test on any error. */
+static void run_writers(aw_store_t *st, int n, int first_id, int commits, const char *prefix,
+                        const char *value) {
+    put_arg_t a[8];
+    pthread_t th[8];
+    ASSERT(n <= 8);
+    for (int i = 0; i < n; i++) {
+        a[i] = (put_arg_t){
+            .st = st, .id = first_id + i, .commits = commits, .prefix = prefix, .value = value};
+        ASSERT_EQ(pthread_create(&th[i], NULL, putter, &a[i]), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        ASSERT_MSG(a[i].rc == 0, "writer %d: %s", i, a[i].err.msg);
+    }
+}
+
+/* Reopens the database at path and counts the global settings. */
+static size_t reopened_settings(const char *path) {
+    aw_err_t err = {0};
+    aw_store_t *st;
+    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(st, AW_TX_READ, &tx, &err), &err);
+    aw_setting_t *list;
+    size_t n = 0;
+    ASSERT_OK(aw_store_setting_list(tx, "global", &list, &n, &err), &err);
+    aw_setting_list_free(list, n);
+    aw_store_rollback(tx);
+    aw_store_close(st);
+    return n;
 }
 
 /* Group commit: many threads commit at once (leaders and followers of the
@@ -558,57 +594,10 @@ TEST(sqlite_group_commit_keeps_every_commit) {
         aw_store_t *st;
         ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
         ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
-        enum { THREADS = 8 };
-        gc_arg_t a[THREADS];
-        pthread_t th[THREADS];
-        for (int i = 0; i < THREADS; i++) {
-            a[i] = (gc_arg_t){.st = st, .id = round * THREADS + i};
-            ASSERT_EQ(pthread_create(&th[i], NULL, gc_writer, &a[i]), 0);
-        }
-        for (int i = 0; i < THREADS; i++) {
-            pthread_join(th[i], NULL);
-            ASSERT_MSG(a[i].rc == 0, "writer %d: %s", i, a[i].err.msg);
-        }
+        run_writers(st, 8, round * 8, 40, "k", "v");
         aw_store_close(st);
     }
-    aw_store_t *st;
-    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
-    aw_tx_t *tx;
-    ASSERT_OK(aw_store_begin(st, AW_TX_READ, &tx, &err), &err);
-    aw_setting_t *list;
-    size_t n = 0;
-    ASSERT_OK(aw_store_setting_list(tx, "global", &list, &n, &err), &err);
-    ASSERT_EQ(n, 2 * 8 * 40);
-    aw_setting_list_free(list, n);
-    aw_store_rollback(tx);
-    aw_store_close(st);
-}
-
-typedef struct big_arg {
-    aw_store_t *st;
-    int id, rc;
-    aw_err_t err;
-} big_arg_t;
-
-/* ~10 MB per writer in 64 KiB values: the WAL passes the checkpoint sizes
- * many times while others write. */
-static void *big_writer(void *arg) {
-    big_arg_t *a = arg;
-    static char value[64 * 1024 - 1];
-    memset(value, 'x', sizeof value - 1);
-    for (int i = 0; i < 160 && a->rc == 0; i++) {
-        aw_tx_t *tx;
-        char key[32];
-        snprintf(key, sizeof key, "b%d-%d", a->id, i);
-        a->rc = aw_store_begin(a->st, AW_TX_WRITE, &tx, &a->err);
-        if (a->rc) break;
-        a->rc = aw_store_setting_put(tx, "global", key, value, &a->err);
-        if (a->rc == 0)
-            a->rc = aw_store_commit(tx, &a->err);
-        else
-            aw_store_rollback(tx);
-    }
-    return NULL;
+    ASSERT_EQ(reopened_settings(path), 2 * 8 * 40);
 }
 
 /* Checkpoints run on their own thread while writers keep committing; the
@@ -621,31 +610,16 @@ TEST(sqlite_background_checkpoints_keep_the_wal_bounded) {
     aw_store_t *st;
     ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
     ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
-    enum { THREADS = 4 };
-    big_arg_t a[THREADS];
-    pthread_t th[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        a[i] = (big_arg_t){.st = st, .id = i};
-        ASSERT_EQ(pthread_create(&th[i], NULL, big_writer, &a[i]), 0);
-    }
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(th[i], NULL);
-        ASSERT_MSG(a[i].rc == 0, "writer %d: %s", i, a[i].err.msg);
-    }
+    /* ~10 MB per writer in 64 KiB values: the WAL passes the checkpoint
+     * sizes many times while others write */
+    static char value[64 * 1024 - 1];
+    memset(value, 'x', sizeof value - 1);
+    run_writers(st, 4, 0, 160, "b", value);
     /* 42 MB were written without a pause; without the RESTART checkpoint
      * past 16 MB the WAL would hold all of it */
     struct stat sb;
     ASSERT_EQ(stat(wal, &sb), 0);
     ASSERT_MSG(sb.st_size < 30 * 1024 * 1024, "WAL has %lld bytes", (long long)sb.st_size);
     aw_store_close(st);
-    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
-    aw_tx_t *tx;
-    ASSERT_OK(aw_store_begin(st, AW_TX_READ, &tx, &err), &err);
-    aw_setting_t *list;
-    size_t n = 0;
-    ASSERT_OK(aw_store_setting_list(tx, "global", &list, &n, &err), &err);
-    ASSERT_EQ(n, THREADS * 160);
-    aw_setting_list_free(list, n);
-    aw_store_rollback(tx);
-    aw_store_close(st);
+    ASSERT_EQ(reopened_settings(path), 4 * 160);
 }
