@@ -11,10 +11,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 int64_t aw_time_now_ms(void);
 /* Monotonic clock in microseconds, for durations only. */
 int64_t aw_time_mono_us(void);
+/* The absolute time ms milliseconds from now on clock clk, for timed waits:
+ * CLOCK_MONOTONIC for condition variables created with that clock,
+ * CLOCK_REALTIME for pthread_mutex_timedlock and default ones. */
+struct timespec aw_time_deadline(clockid_t clk, int64_t ms);
 
 /* "2026-11-28T11:42:08Z" (seconds precision); returns out. n >= 21. */
 const char *aw_time_format_rfc3339(int64_t ms, char *out, size_t n);

@@ -542,16 +542,6 @@ typedef struct sbatch {
     size_t n, taken, done;
 } sbatch_t;
 
-static void set_deadline(struct timespec *ts, unsigned ms) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Signing threads: take one event at a time from the claimed batches. An
  * escalation thread takes work only while escalated or quiet. */
 static void *signer_main(void *arg) {
@@ -576,8 +566,8 @@ static void *signer_main(void *arg) {
             for (b = s->head; b && b->taken == b->n; b = b->next) {
             }
         if (!b) {
-            struct timespec ts;
-            set_deadline(&ts, t->escalation && s->queued ? QUIET_MS : 1000);
+            struct timespec ts =
+                aw_time_deadline(CLOCK_MONOTONIC, t->escalation && s->queued ? QUIET_MS : 1000);
             pthread_cond_timedwait(t->escalation ? &s->esc_cv : &s->work_cv, &s->mu, &ts);
             continue;
         }
@@ -635,8 +625,8 @@ static void *committer_main(void *arg) {
         bool want = !s->stopping && s->queued < s->low && !dry;
         if (!have_done && !want) {
             if (s->cstop) break;
-            struct timespec ts;
-            set_deadline(&ts, d->cfg.worker_poll_ms ? d->cfg.worker_poll_ms : 500);
+            struct timespec ts = aw_time_deadline(
+                CLOCK_MONOTONIC, d->cfg.worker_poll_ms ? d->cfg.worker_poll_ms : 500);
             /* the poll: events of other nodes, claims that expired */
             if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT) dry = false;
             continue;
@@ -826,14 +816,7 @@ void dl_signer_stop(aw_delivery_t *d) {
 int dl_signer_wait(aw_delivery_t *d, int64_t at_most, int64_t timeout_ms) {
     dl_signer_t *s = d->signer;
     if (!s) return AW_ESTATE;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = aw_time_deadline(CLOCK_MONOTONIC, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     while (dl_sign_backlog(d) > at_most && !s->stopping)

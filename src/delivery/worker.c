@@ -142,14 +142,7 @@ static void *thread_main(void *arg) {
             w->kicked = false;
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += w->poll_ms / 1000;
-        ts.tv_nsec += (long)(w->poll_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = aw_time_deadline(CLOCK_MONOTONIC, w->poll_ms);
         while (!w->stopping && !w->kicked)
             if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT) break;
         w->kicked = false;

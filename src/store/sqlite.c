@@ -36,6 +36,8 @@
  */
 #include "store/engine.h"
 
+#include "base/time.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -451,14 +453,7 @@ static void wal_stall(sq_store_t *ss, const struct timespec *dl) {
 
 static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
     if (mode == AW_TX_WRITE) {
-        struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_sec += c->ss->busy_ms / 1000;
-        dl.tv_nsec += (long)(c->ss->busy_ms % 1000) * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) {
-            dl.tv_sec++;
-            dl.tv_nsec -= 1000000000L;
-        }
+        struct timespec dl = aw_time_deadline(CLOCK_REALTIME, c->ss->busy_ms);
         wal_stall(c->ss, &dl);
         if (pthread_mutex_timedlock(&c->ss->write_mu, &dl) != 0)
             return aw_err_set(err, AW_EBUSY,

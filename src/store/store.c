@@ -123,14 +123,7 @@ static void release_conn(aw_store_t *st, aw_conn_t *c) {
 }
 
 static int acquire_conn(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += st->opts.busy_timeout_ms / 1000;
-    deadline.tv_nsec += (long)(st->opts.busy_timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = aw_time_deadline(CLOCK_MONOTONIC, st->opts.busy_timeout_ms);
     pthread_mutex_lock(&st->mu);
     for (;;) {
         if (st->n_idle > 0) {

@@ -48,3 +48,15 @@ TEST(dates) {
     ASSERT_EQ(aw_time_parse_date("2024-4-30", &d), AW_EINVAL);
     ASSERT(aw_time_mono_us() > 0);
 }
+
+TEST(deadline_adds_milliseconds_with_carry) {
+    struct timespec now, d;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    d = aw_time_deadline(CLOCK_MONOTONIC, 2999);
+    ASSERT(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+    int64_t diff_ms = (int64_t)(d.tv_sec - now.tv_sec) * 1000 + (d.tv_nsec - now.tv_nsec) / 1000000;
+    ASSERT(diff_ms >= 2999);
+    ASSERT(diff_ms < 2999 + 60000);            /* same clock, not a wall-clock offset */
+    d = aw_time_deadline(CLOCK_MONOTONIC, -5); /* negative: now */
+    ASSERT(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+}
