@@ -180,6 +180,71 @@ static void unauthorized(aw_http_resp_t *resp, const char *why) {
     aw_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"amtsweg\"");
 }
 
+/* Validated bearer tokens. Every sender request used to look its token up
+ * in a read transaction of its own; this cache answers for
+ * DL_AUTH_CACHE_MS after a lookup. It holds only the SHA-256 of a token
+ * (never the token), its client, kind and expiry; a token past its expiry
+ * is refused from the cache too. Deleting a client here empties it at once
+ * (dl_auth_forget); another amtsweg process on the same PostgreSQL database
+ * refuses that client's tokens at most DL_AUTH_CACHE_MS later. */
+#define DL_AUTH_SLOTS    128
+#define DL_AUTH_CACHE_MS 2000
+
+typedef struct dl_auth_slot {
+    char hash[65];
+    dl_client_t client;
+    int64_t expires_ms; /* the token's expiry (wall clock) */
+    int64_t until_us;   /* monotonic: valid in the cache before this */
+} dl_auth_slot_t;
+
+struct dl_auth_cache {
+    dl_auth_slot_t slot[DL_AUTH_SLOTS];
+};
+
+static unsigned auth_slot_of(const char *h) {
+    unsigned char b[2];
+    size_t n = 0;
+    if (aw_hex_decode(h, 4, b, sizeof b, &n) != 0 || n != 2) return 0;
+    return ((unsigned)b[0] << 8 | b[1]) % DL_AUTH_SLOTS;
+}
+
+static bool auth_cache_get(aw_delivery_t *d, const char *h, dl_client_t *c) {
+    bool hit = false;
+    pthread_mutex_lock(&d->auth_mu);
+    if (d->auth_cache) {
+        dl_auth_slot_t *s = &d->auth_cache->slot[auth_slot_of(h)];
+        if (s->hash[0] && aw_ct_equal(s->hash, 64, h, 64) && s->until_us > aw_time_mono_us() &&
+            s->expires_ms > aw_time_now_ms()) {
+            *c = s->client;
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&d->auth_mu);
+    return hit;
+}
+
+static void auth_cache_put(aw_delivery_t *d, const char *h, const dl_client_t *c,
+                           int64_t expires_ms, int64_t looked_up_us) {
+    pthread_mutex_lock(&d->auth_mu);
+    if (!d->auth_cache) d->auth_cache = calloc(1, sizeof *d->auth_cache);
+    if (d->auth_cache) {
+        dl_auth_slot_t *s = &d->auth_cache->slot[auth_slot_of(h)];
+        memcpy(s->hash, h, 65);
+        s->client = *c;
+        s->expires_ms = expires_ms;
+        /* counted from before the lookup: a delete that committed while it
+         * ran cannot stretch the window */
+        s->until_us = looked_up_us + DL_AUTH_CACHE_MS * 1000;
+    }
+    pthread_mutex_unlock(&d->auth_mu);
+}
+
+void dl_auth_forget(aw_delivery_t *d) {
+    pthread_mutex_lock(&d->auth_mu);
+    if (d->auth_cache) memset(d->auth_cache, 0, sizeof *d->auth_cache);
+    pthread_mutex_unlock(&d->auth_mu);
+}
+
 bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, dl_client_t *c) {
     const char *tok = aw_auth_bearer(req);
     if (!tok || !*tok || strlen(tok) > 512) {
@@ -188,6 +253,8 @@ bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, 
     }
     char h[65];
     dl_sha256_hex(tok, strlen(tok), h);
+    if (auth_cache_get(d, h, c)) return true;
+    int64_t t0 = aw_time_mono_us();
     aw_tx_t *tx;
     aw_err_t err;
     if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) {
@@ -200,9 +267,10 @@ bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, 
                           " JOIN delivery_clients c ON c.id = t.client_id WHERE t.hash = $1",
                           &s, &err, "t", h);
     bool ok = false;
+    int64_t exp = 0;
     if (rc == 0 && aw_sql_step(s, &err) == 1) {
         const char *sh = aw_sql_col_text(s, 0);
-        int64_t exp = aw_sql_col_int64(s, 2);
+        exp = aw_sql_col_int64(s, 2);
         const char *kind = aw_sql_col_text(s, 3);
         if (sh && aw_ct_equal(sh, strlen(sh), h, 64) && exp > aw_time_now_ms()) {
             snprintf(c->id, sizeof c->id, "%s", aw_sql_col_text(s, 1));
@@ -213,6 +281,7 @@ bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, 
     if (rc == 0) aw_sql_done(s);
     aw_store_rollback(tx);
     if (!ok) unauthorized(resp, "the bearer token is unknown or expired; get a new one");
+    if (ok) auth_cache_put(d, h, c, exp, t0);
     return ok;
 }
 
@@ -378,9 +447,11 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
     aw_delivery_t *d = calloc(1, sizeof *d);
     if (!d) return aw_err_set(err, AW_ENOMEM, "delivery: out of memory");
     pthread_mutex_init(&d->key_mu, NULL);
+    pthread_mutex_init(&d->auth_mu, NULL);
     d->cfg = *cfg;
     if (aw_ratelimit_init(&d->token_rl, cfg->token_rate_limit, 60) != 0) {
         pthread_mutex_destroy(&d->key_mu);
+        pthread_mutex_destroy(&d->auth_mu);
         free(d);
         return aw_err_set(err, AW_ENOMEM, "delivery: out of memory");
     }
@@ -479,6 +550,9 @@ void aw_delivery_free(aw_delivery_t *d) {
     aw_jwk_free(d->platform_key);
     aw_jwk_free(d->platform_pub);
     pthread_mutex_destroy(&d->key_mu);
+    pthread_mutex_destroy(&d->auth_mu);
+    if (d->auth_cache) aw_secure_wipe(d->auth_cache, sizeof *d->auth_cache);
+    free(d->auth_cache);
     aw_ratelimit_free(&d->token_rl);
     free(d);
 }

@@ -61,6 +61,20 @@ int dl_dest_get(aw_tx_t *tx, const char *id, dl_dest_t *out, aw_err_t *err) {
     return rc;
 }
 
+int dl_dest_has_callback(aw_tx_t *tx, const char *id, bool *yes, aw_err_t *err) {
+    *yes = false;
+    aw_sql_t *s;
+    int rc = aw_sql_query(tx,
+                          "SELECT callback_url IS NOT NULL FROM delivery_destinations"
+                          " WHERE id = $1",
+                          &s, err, "t", id);
+    if (rc) return rc;
+    rc = aw_sql_step(s, err);
+    if (rc == 1) *yes = aw_sql_col_int64(s, 0) != 0;
+    aw_sql_done(s);
+    return rc < 0 ? rc : 0;
+}
+
 bool dl_dest_offers(const dl_dest_t *d, const char *identifier) {
     json_t *svcs = json_object_get(d->doc, "services");
     size_t i;
@@ -587,6 +601,7 @@ static void h_client_delete(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx)
     else
         aw_store_rollback(tx);
     if (rc) return fail(resp, &err);
+    dl_auth_forget(d); /* its tokens stop working now, not when the cache expires */
     aw_http_resp_text(resp, 204, NULL, NULL, 0);
 }
 

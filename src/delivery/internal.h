@@ -36,7 +36,9 @@ struct aw_delivery {
     /* unsigned events (estimate, see events.c), SETs signed by the signer,
      * times it escalated, requests refused at sign_max_backlog */
     _Atomic int64_t backlog, signed_bg, escalations, sign_refused;
-    _Atomic int64_t last_req_ms; /* last announce/submit commit (signer: quiet?) */
+    _Atomic int64_t last_req_ms;      /* last announce/submit commit (signer: quiet?) */
+    struct dl_auth_cache *auth_cache; /* validated bearer tokens (core.c); lazily made */
+    pthread_mutex_t auth_mu;
 };
 
 enum { DL_SENDER = 1, DL_SUBSCRIBER = 2 };
@@ -61,6 +63,9 @@ void dl_problem(aw_http_resp_t *resp, int status, const char *type, const char *
 void dl_store_error(aw_http_resp_t *resp, const aw_err_t *err);
 /* Bearer token of a client; fills a 401 problem on failure. */
 bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, dl_client_t *c);
+/* Forgets every validated token this process remembers (after a client or
+ * its tokens were deleted). */
+void dl_auth_forget(aw_delivery_t *d);
 /* True when the subscriber client c may see destination dest_id. */
 int dl_client_has_dest(aw_tx_t *tx, const char *client_id, const char *dest_id, bool *yes,
                        aw_err_t *err);
@@ -126,6 +131,8 @@ bool dl_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 /* dest.c */
 int dl_dest_get(aw_tx_t *tx, const char *id, dl_dest_t *out, aw_err_t *err);
+/* *yes: destination id has a callback URL (false when it does not exist). */
+int dl_dest_has_callback(aw_tx_t *tx, const char *id, bool *yes, aw_err_t *err);
 void dl_dest_clear(dl_dest_t *d);
 bool dl_dest_offers(const dl_dest_t *d, const char *identifier);
 json_t *dl_dest_public_json(const dl_dest_t *d);

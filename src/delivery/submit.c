@@ -249,10 +249,21 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     else
         snprintf(svc_urn, sizeof svc_urn, "%s", ident);
 
-    /* destination checks (read), then sign, then write */
+    char sid[AW_UUID_STRLEN + 1], cid[AW_UUID_STRLEN + 1];
+    aw_uuid_v4(sid);
+    if (case_in) {
+        for (int i = 0; i < AW_UUID_STRLEN; i++) cid[i] = (char)tolower((unsigned char)case_in[i]);
+        cid[AW_UUID_STRLEN] = 0;
+    } else
+        aw_uuid_v4(cid);
+    int64_t now = aw_time_now_ms();
+
+    /* One write transaction checks the destination and records the
+     * submission: a read transaction of its own before it cost more than
+     * the checks (the writer's page cache is warm, a reader's is not). */
     aw_tx_t *tx;
     aw_err_t err;
-    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
+    if (aw_store_begin(d->store, AW_TX_WRITE, &tx, &err)) return dl_store_error(resp, &err);
     dl_dest_t dd;
     int rc = dl_dest_get(tx, dest_id, &dd, &err);
     /* A given caseId must not be another sender's case: its event log
@@ -271,65 +282,52 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
         }
         if (rc) dl_dest_clear(&dd);
     }
-    aw_store_rollback(tx);
-    if (rc == AW_ENOTFOUND) {
+    if (rc) {
+        aw_store_rollback(tx);
+        if (rc != AW_ENOTFOUND) return dl_store_error(resp, &err);
         dl_problem(resp, 404, DL_PROBLEM("destination-not-found"), "Destination not found",
                    "there is no destination %s", dest_id);
         return;
     }
-    if (rc == 0 && foreign) {
-        dl_dest_clear(&dd);
-        dl_problem(resp, 404, DL_PROBLEM("case-not-found"), "Case not found",
-                   "caseId: there is no case with this id for this client");
-        return;
-    }
-    if (rc) return dl_store_error(resp, &err);
     bool active = strcmp(dd.status, "active") == 0;
     bool offers = dl_dest_offers(&dd, svc_urn);
     dl_dest_clear(&dd);
-    if (!active) {
-        dl_problem(resp, 422, DL_PROBLEM("destination-state-invalid"), "Destination state invalid",
-                   "destination %s is not active; it accepts no submissions", dest_id);
-        return;
-    }
-    if (!offers) {
-        dl_problem(resp, 422, DL_PROBLEM("service-not-offered"), "Service not offered",
-                   "destination %s does not offer the service %s", dest_id, svc_urn);
-        return;
-    }
-    char sid[AW_UUID_STRLEN + 1], cid[AW_UUID_STRLEN + 1];
-    aw_uuid_v4(sid);
-    if (case_in) {
-        for (int i = 0; i < AW_UUID_STRLEN; i++) cid[i] = (char)tolower((unsigned char)case_in[i]);
-        cid[AW_UUID_STRLEN] = 0;
-    } else
-        aw_uuid_v4(cid);
-    int64_t now = aw_time_now_ms();
-    rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, &err);
-    if (rc == 0) {
-        rc = aw_sql_exec(tx,
-                         "INSERT INTO delivery_submissions (id, case_id, destination_id,"
-                         " sender_client_id, state, service_identifier, service_name, callback_url,"
-                         " callback_secret, created_at, updated_at)"
-                         " VALUES ($1, $2, $3, $4, 'incomplete', $5, $6, $7, $8, $9, $9)",
-                         NULL, &err, "ttttttttI", sid, cid, dest_id, c.id, svc_urn, sname, cb_url,
-                         cb_secret, now);
-        for (size_t i = 0; rc == 0 && i < n_att; i++) {
-            char aid[AW_UUID_STRLEN + 1];
-            const char *a = json_string_value(json_array_get(ann, i));
-            for (int k = 0; k < AW_UUID_STRLEN; k++) aid[k] = (char)tolower((unsigned char)a[k]);
-            aid[AW_UUID_STRLEN] = 0;
-            rc = aw_sql_exec(tx,
-                             "INSERT INTO delivery_attachments (submission_id, id, position)"
-                             " VALUES ($1, $2, $3)",
-                             NULL, &err, "tti", sid, aid, (int)i);
-        }
-        if (rc == 0) rc = dl_event_pending(tx, sid, cid, "create-submission", NULL, now, &err);
-        if (rc == 0)
-            rc = aw_store_commit(tx, &err);
+    if (foreign || !active || !offers) {
+        aw_store_rollback(tx);
+        if (foreign)
+            dl_problem(resp, 404, DL_PROBLEM("case-not-found"), "Case not found",
+                       "caseId: there is no case with this id for this client");
+        else if (!active)
+            dl_problem(resp, 422, DL_PROBLEM("destination-state-invalid"),
+                       "Destination state invalid",
+                       "destination %s is not active; it accepts no submissions", dest_id);
         else
-            aw_store_rollback(tx);
+            dl_problem(resp, 422, DL_PROBLEM("service-not-offered"), "Service not offered",
+                       "destination %s does not offer the service %s", dest_id, svc_urn);
+        return;
     }
+    rc = aw_sql_exec(tx,
+                     "INSERT INTO delivery_submissions (id, case_id, destination_id,"
+                     " sender_client_id, state, service_identifier, service_name, callback_url,"
+                     " callback_secret, created_at, updated_at)"
+                     " VALUES ($1, $2, $3, $4, 'incomplete', $5, $6, $7, $8, $9, $9)",
+                     NULL, &err, "ttttttttI", sid, cid, dest_id, c.id, svc_urn, sname, cb_url,
+                     cb_secret, now);
+    for (size_t i = 0; rc == 0 && i < n_att; i++) {
+        char aid[AW_UUID_STRLEN + 1];
+        const char *a = json_string_value(json_array_get(ann, i));
+        for (int k = 0; k < AW_UUID_STRLEN; k++) aid[k] = (char)tolower((unsigned char)a[k]);
+        aid[AW_UUID_STRLEN] = 0;
+        rc = aw_sql_exec(tx,
+                         "INSERT INTO delivery_attachments (submission_id, id, position)"
+                         " VALUES ($1, $2, $3)",
+                         NULL, &err, "tti", sid, aid, (int)i);
+    }
+    if (rc == 0) rc = dl_event_pending(tx, sid, cid, "create-submission", NULL, now, &err);
+    if (rc == 0)
+        rc = aw_store_commit(tx, &err);
+    else
+        aw_store_rollback(tx);
     if (rc) return dl_store_error(resp, &err);
     dl_signer_kick(d, 1);
     aw_log_info("delivery.announce", "submission=%s case=%s destination=%s attachments=%zu", sid,
@@ -613,25 +611,27 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     if (inspect(resp, "encryptedMetadata", meta, d->cfg.max_metadata_bytes, mtag)) return;
     if (data && inspect(resp, "encryptedData", data, d->cfg.max_data_bytes, dtag)) return;
 
+    /* One write transaction reads the submission, checks it and submits
+     * it (see h_announce for why not a read transaction first). */
     aw_tx_t *tx;
     aw_err_t err;
-    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
+    if (aw_store_begin(d->store, AW_TX_WRITE, &tx, &err)) return dl_store_error(resp, &err);
     dl_sub_t s;
     int rc = dl_sub_get(tx, aw_http_param(req, "submissionId"), &s, &err);
-    dl_dest_t dd = {0};
-    if (rc == 0) rc = dl_dest_get(tx, s.dest_id, &dd, &err);
-    aw_store_rollback(tx);
     if (rc == AW_ENOTFOUND || (rc == 0 && strcmp(s.sender, c.id))) {
-        if (rc == 0) {
-            dl_sub_clear(&s);
-            dl_dest_clear(&dd);
-        }
+        aw_store_rollback(tx);
+        if (rc == 0) dl_sub_clear(&s);
         return not_found_sub(resp);
     }
-    if (rc) return dl_store_error(resp, &err);
-    bool cb_dest = dd.callback_url != NULL;
-    dl_dest_clear(&dd);
+    if (rc) {
+        aw_store_rollback(tx);
+        return dl_store_error(resp, &err);
+    }
+    aw_set_attachment_tag_t *tags = NULL;
+    json_t *body = NULL;
+    bool cb_dest = false, conflict = false;
     if (strcmp(s.state, "incomplete") != 0) {
+        aw_store_rollback(tx);
         /* idempotent re-PUT of the same content */
         bool same =
             s.enc_meta && strcmp(s.enc_meta, meta) == 0 &&
@@ -642,63 +642,74 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
             dl_problem(resp, 409, DL_PROBLEM("submission-state-invalid"),
                        "Submission state invalid",
                        "the submission is %s; it was submitted with other content", s.state);
-        dl_sub_clear(&s);
-        return;
+        goto out;
     }
     uint64_t total = strlen(meta) + (data ? strlen(data) : 0);
-    aw_set_attachment_tag_t *tags = calloc(s.n_att + 1, sizeof *tags);
+    tags = calloc(s.n_att + 1, sizeof *tags);
     size_t missing = 0;
     char first_missing[AW_UUID_STRLEN + 1] = "";
-    for (size_t i = 0; i < s.n_att; i++) {
+    for (size_t i = 0; tags && i < s.n_att; i++) {
         tags[i].id = s.att[i].id;
         tags[i].tag = s.att[i].tag;
         total += (uint64_t)s.att[i].size;
         if (!s.att[i].tag && missing++ == 0)
             snprintf(first_missing, sizeof first_missing, "%s", s.att[i].id);
     }
+    if (!tags) {
+        aw_store_rollback(tx);
+        dl_problem(resp, 500, "internal-error", "Internal Server Error", "out of memory");
+        goto out;
+    }
     if (missing) {
+        aw_store_rollback(tx);
         dl_problem(resp, 422, DL_PROBLEM("missing-attachments"), "Attachments missing",
                    "%zu announced attachment(s) not uploaded yet, e.g. %s", missing, first_missing);
         goto out;
     }
     if (total > d->cfg.max_submission_bytes) {
+        aw_store_rollback(tx);
         dl_problem(resp, 413, DL_PROBLEM("submission-too-large"), "Submission too large",
                    "the submission has %llu bytes; the limit is %llu", (unsigned long long)total,
                    (unsigned long long)d->cfg.max_submission_bytes);
         goto out;
     }
-    if (dl_sign_refuse(d, resp)) goto out;
-    json_t *body = aw_set_auth_tags(mtag, data ? dtag : NULL, tags, s.n_att);
+    if (dl_sign_refuse(d, resp)) {
+        aw_store_rollback(tx);
+        goto out;
+    }
+    body = aw_set_auth_tags(mtag, data ? dtag : NULL, tags, s.n_att);
     int64_t now = aw_time_now_ms();
-    rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, &err);
-    bool conflict = false;
-    if (rc == 0) {
-        int64_t ch = 0;
+    int64_t ch = 0;
+    rc = dl_dest_has_callback(tx, s.dest_id, &cb_dest, &err);
+    if (rc == 0)
         rc = aw_sql_exec(
             tx,
             "UPDATE delivery_submissions SET state = 'submitted', encrypted_metadata = $1,"
             " encrypted_data = $2, metadata_tag = $3, data_tag = $4, bytes = $5,"
             " submitted_at = $6, updated_at = $6 WHERE id = $7 AND state = 'incomplete'",
             &ch, &err, "ttttIIt", meta, data, mtag, data ? dtag : NULL, (int64_t)total, now, s.id);
-        if (rc == 0 && ch != 1) conflict = true;
-        /* the attachments signed must be the attachments stored */
+    if (rc == 0 && ch != 1) conflict = true;
+    /* The attachments signed must be the attachments stored. On SQLite the
+     * write lock makes this a repetition; on PostgreSQL the UPDATE above
+     * locked the row, and an upload that raced with the first read shows
+     * now. Only announced attachments exist, so none means nothing to do. */
+    if (rc == 0 && !conflict && s.n_att) {
         dl_sub_t now_s;
-        if (rc == 0 && !conflict && (rc = dl_sub_get(tx, s.id, &now_s, &err)) == 0) {
+        if ((rc = dl_sub_get(tx, s.id, &now_s, &err)) == 0) {
             for (size_t i = 0; i < s.n_att && !conflict; i++)
                 conflict = !now_s.att[i].tag || strcmp(now_s.att[i].tag, s.att[i].tag) != 0;
             dl_sub_clear(&now_s);
         }
-        if (rc == 0 && !conflict)
-            rc = dl_event_pending(tx, s.id, s.case_id, "submit-submission", body, now, &err);
-        if (rc == 0 && !conflict && cb_dest)
-            rc = dl_enqueue_callback(tx, AW_CALLBACK_NEW_SUBMISSIONS, s.dest_id, s.id, s.case_id,
-                                     false, &err);
-        if (rc == 0 && !conflict)
-            rc = aw_store_commit(tx, &err);
-        else
-            aw_store_rollback(tx);
     }
-    json_decref(body);
+    if (rc == 0 && !conflict)
+        rc = dl_event_pending(tx, s.id, s.case_id, "submit-submission", body, now, &err);
+    if (rc == 0 && !conflict && cb_dest)
+        rc = dl_enqueue_callback(tx, AW_CALLBACK_NEW_SUBMISSIONS, s.dest_id, s.id, s.case_id, false,
+                                 &err);
+    if (rc == 0 && !conflict)
+        rc = aw_store_commit(tx, &err);
+    else
+        aw_store_rollback(tx);
     if (rc) {
         dl_store_error(resp, &err);
         goto out;
@@ -714,6 +725,7 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                 s.case_id, s.dest_id, (unsigned long long)total);
     aw_http_resp_json(resp, 202, dl_sub_json(&s, false));
 out:
+    json_decref(body);
     free(tags);
     dl_sub_clear(&s);
 }

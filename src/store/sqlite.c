@@ -79,6 +79,7 @@ typedef struct {
      * let the WAL grow without bound. */
     _Atomic int wal_pages;
     pthread_cond_t ckpt_done;
+    struct sq_db *writer; /* opened at the first write transaction; under write_mu */
 } sq_store_t;
 
 #define CKPT_PAGES       1000 /* SQLite's default autocheckpoint size */
@@ -87,18 +88,37 @@ typedef struct {
 
 typedef struct sq_stmt sq_stmt_t;
 
-struct aw_conn {
+/* Transaction control statements, prepared once per handle. */
+enum { SQ_BEGIN, SQ_BEGIN_IMMEDIATE, SQ_COMMIT, SQ_ROLLBACK, SQ_N_CTL };
+static const char *const sq_ctl_sql[SQ_N_CTL] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+
+/* One SQLite connection and its statement cache. */
+typedef struct sq_db {
     sqlite3 *db;
-    sq_store_t *ss;
     sq_stmt_t **stmts; /* cached (and transient while in use) statements */
     size_t n_stmts, cap_stmts;
+    sqlite3_stmt *ctl[SQ_N_CTL];
+} sq_db_t;
+
+/* A pooled connection reads on its own handle; a write transaction runs on
+ * the store's one writer handle (ss->writer, under write_mu). In WAL mode a
+ * handle drops its whole page cache whenever another handle has committed
+ * since its last transaction, so with writes spread over the pool every
+ * write re-read the B-tree pages it touches (40 preads per request at 16
+ * concurrent submissions). The writer sees only its own commits and keeps
+ * its cache. */
+struct aw_conn {
+    sq_store_t *ss;
+    sq_db_t own;
+    sq_db_t *cur;      /* &own, or ss->writer during a write transaction */
     int mode;          /* of the current transaction; 0 outside one */
     bool write_locked; /* holds ss->write_mu */
 };
 
 struct sq_stmt {
     aw_sql_t base;
-    aw_conn_t *c;
+    aw_conn_t *c; /* the connection of the transaction that uses it */
+    sq_db_t *d;   /* the handle it was prepared on */
     sqlite3_stmt *st;
     char *key; /* the statement text as given (with $N) */
     bool busy, cached;
@@ -165,7 +185,13 @@ static int check_path(const char *path, aw_err_t *err) {
     return rc;
 }
 
+static void db_close(struct sq_db *d);
+
 static void sq_close_impl(sq_store_t *ss) {
+    if (ss->writer) {
+        db_close(ss->writer);
+        free(ss->writer);
+    }
     if (ss->ckpt_started) {
         pthread_mutex_lock(&ss->ckpt_mu);
         ss->ckpt_stop = true;
@@ -339,30 +365,31 @@ static void stmt_free(sq_stmt_t *s) {
     free(s);
 }
 
-static void sq_conn_close(aw_conn_t *c) {
-    if (!c) return;
-    for (size_t i = 0; i < c->n_stmts; i++) stmt_free(c->stmts[i]);
-    free(c->stmts);
-    sqlite3_close_v2(c->db);
-    free(c);
+static void db_close(sq_db_t *d) {
+    for (int i = 0; i < SQ_N_CTL; i++) sqlite3_finalize(d->ctl[i]);
+    for (size_t i = 0; i < d->n_stmts; i++) stmt_free(d->stmts[i]);
+    free(d->stmts);
+    sqlite3_close_v2(d->db);
+    memset(d, 0, sizeof *d);
 }
 
-static int pragma_expect(aw_conn_t *c, const char *sql, const char *want, aw_err_t *err) {
+static int pragma_expect(sq_store_t *ss, sqlite3 *db, const char *sql, const char *want,
+                         aw_err_t *err) {
     sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
-    if (rc != SQLITE_OK) return map_rc(c->db, rc, c->ss->path, err);
+    int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) return map_rc(db, rc, ss->path, err);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && want) {
         const char *got = (const char *)sqlite3_column_text(s, 0);
         if (!got || strcmp(got, want) != 0) {
-            aw_err_set(err, AW_EIO, "store: %s: '%s' returned '%s', expected '%s'", c->ss->path,
-                       sql, got ? got : "", want);
+            aw_err_set(err, AW_EIO, "store: %s: '%s' returned '%s', expected '%s'", ss->path, sql,
+                       got ? got : "", want);
             sqlite3_finalize(s);
             return AW_EIO;
         }
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        rc = map_rc(c->db, rc, c->ss->path, err);
+        rc = map_rc(db, rc, ss->path, err);
         sqlite3_finalize(s);
         return rc;
     }
@@ -370,24 +397,22 @@ static int pragma_expect(aw_conn_t *c, const char *sql, const char *want, aw_err
     return 0;
 }
 
-static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
-    sq_store_t *ss = st->impl;
-    aw_conn_t *c = calloc(1, sizeof *c);
-    if (!c) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
-    c->ss = ss;
+/* Opens a handle on the store's file with the settings at the top. */
+static int db_open(sq_store_t *ss, sq_db_t *d, aw_err_t *err) {
+    memset(d, 0, sizeof *d);
     int rc = sqlite3_open_v2(
-        ss->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        ss->path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         aw_err_set(err, AW_EIO, "store: cannot open database %s: %s", ss->path,
-                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-        sq_conn_close(c);
+                   d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc));
+        db_close(d);
         return AW_EIO;
     }
-    sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, ss->busy_ms);
+    sqlite3_extended_result_codes(d->db, 1);
+    sqlite3_busy_timeout(d->db, ss->busy_ms);
     /* replaces the autocheckpoint inside COMMIT; without the thread
      * (could not start one) SQLite's own autocheckpoint stays */
-    if (ss->ckpt_started) sqlite3_wal_hook(c->db, wal_hook, ss);
+    if (ss->ckpt_started) sqlite3_wal_hook(d->db, wal_hook, ss);
     /* `journal_mode=WAL` can answer SQLITE_BUSY at once, without the busy
      * handler, while another process opens, recovers or gives up the same
      * file (seen with several processes migrating a new database at once):
@@ -396,21 +421,42 @@ static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
     int r = 0;
     int64_t waited_us = 0, step_us = 1000;
     for (;;) {
-        r = pragma_expect(c, "PRAGMA journal_mode=WAL", "wal", err);
+        r = pragma_expect(ss, d->db, "PRAGMA journal_mode=WAL", "wal", err);
         if (r != AW_EBUSY || waited_us >= (int64_t)ss->busy_ms * 1000) break;
         usleep((useconds_t)step_us);
         waited_us += step_us;
         if (step_us < 50000) step_us *= 2;
     }
-    if (r == 0) r = pragma_expect(c, "PRAGMA synchronous=NORMAL", NULL, err); /* + group_sync */
-    if (r == 0) r = pragma_expect(c, "PRAGMA foreign_keys=ON", NULL, err);
-    if (r == 0) r = pragma_expect(c, "PRAGMA trusted_schema=OFF", NULL, err);
+    /* NORMAL + group_sync */
+    if (r == 0) r = pragma_expect(ss, d->db, "PRAGMA synchronous=NORMAL", NULL, err);
+    if (r == 0) r = pragma_expect(ss, d->db, "PRAGMA foreign_keys=ON", NULL, err);
+    if (r == 0) r = pragma_expect(ss, d->db, "PRAGMA trusted_schema=OFF", NULL, err);
     if (r != 0) {
         if (err && strstr(err->msg, "not a database"))
             aw_err_set(err, AW_EIO, "store: %s is not an SQLite database", ss->path);
-        sq_conn_close(c);
+        db_close(d);
         return r;
     }
+    return 0;
+}
+
+static void sq_conn_close(aw_conn_t *c) {
+    if (!c) return;
+    db_close(&c->own);
+    free(c);
+}
+
+static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
+    sq_store_t *ss = st->impl;
+    aw_conn_t *c = calloc(1, sizeof *c);
+    if (!c) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+    c->ss = ss;
+    int rc = db_open(ss, &c->own, err);
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    c->cur = &c->own;
     *out = c;
     return 0;
 }
@@ -418,21 +464,53 @@ static int sq_conn_open(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
 /* Outside a transaction a healthy connection is in autocommit mode; one
  * stuck inside a transaction (a ROLLBACK that failed) is not reused. */
 static bool sq_conn_ok(aw_conn_t *c) {
-    return sqlite3_get_autocommit(c->db) != 0;
+    return sqlite3_get_autocommit(c->own.db) != 0;
 }
 
 static void release_stmts(aw_conn_t *c) {
-    for (size_t i = 0; i < c->n_stmts;) {
-        sq_stmt_t *s = c->stmts[i];
+    sq_db_t *d = c->cur;
+    for (size_t i = 0; i < d->n_stmts;) {
+        sq_stmt_t *s = d->stmts[i];
         if (s->busy) aw_sql_done(&s->base);
         /* done removed a transient statement: look at the same slot again */
-        if (i < c->n_stmts && c->stmts[i] == s) i++;
+        if (i < d->n_stmts && d->stmts[i] == s) i++;
     }
 }
 
-static int simple_exec(aw_conn_t *c, const char *sql, aw_err_t *err) {
-    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : map_rc(c->db, rc, sql, err);
+/* Runs BEGIN, BEGIN IMMEDIATE, COMMIT or ROLLBACK on the current handle (a statement
+ * prepared once: parsing them on every transaction showed in profiles). */
+static int ctl_exec(aw_conn_t *c, int which, aw_err_t *err) {
+    sq_db_t *d = c->cur;
+    int rc = SQLITE_OK;
+    if (!d->ctl[which])
+        rc = sqlite3_prepare_v3(d->db, sq_ctl_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                &d->ctl[which], NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(d->ctl[which]);
+        sqlite3_reset(d->ctl[which]);
+        if (rc == SQLITE_DONE) return 0;
+    }
+    return map_rc(d->db, rc, sq_ctl_sql[which], err);
+}
+
+/* The writer handle, opened on first use; one left inside a transaction
+ * (a ROLLBACK that failed) is replaced. Called under write_mu. */
+static int writer_get(sq_store_t *ss, aw_err_t *err) {
+    if (ss->writer && sqlite3_get_autocommit(ss->writer->db)) return 0;
+    if (ss->writer) {
+        db_close(ss->writer);
+        free(ss->writer);
+        ss->writer = NULL;
+    }
+    sq_db_t *d = calloc(1, sizeof *d);
+    if (!d) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
+    int rc = db_open(ss, d, err);
+    if (rc != 0) {
+        free(d);
+        return rc;
+    }
+    ss->writer = d;
+    return 0;
 }
 
 /* A write transaction that would grow a WAL already past CKPT_STALL_PAGES
@@ -461,9 +539,17 @@ static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
                               "retry later",
                               c->ss->busy_ms);
         c->write_locked = true;
+        int rc = writer_get(c->ss, err);
+        if (rc != 0) {
+            c->write_locked = false;
+            pthread_mutex_unlock(&c->ss->write_mu);
+            return rc;
+        }
+        c->cur = c->ss->writer;
     }
-    int rc = simple_exec(c, mode == AW_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
+    int rc = ctl_exec(c, mode == AW_TX_WRITE ? SQ_BEGIN_IMMEDIATE : SQ_BEGIN, err);
     if (rc != 0) {
+        c->cur = &c->own;
         if (c->write_locked) pthread_mutex_unlock(&c->ss->write_mu);
         c->write_locked = false;
         return rc;
@@ -474,22 +560,23 @@ static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
 
 static void end_tx(aw_conn_t *c) {
     c->mode = 0;
+    c->cur = &c->own;
     if (c->write_locked) pthread_mutex_unlock(&c->ss->write_mu);
     c->write_locked = false;
 }
 
 static void sq_rollback(aw_conn_t *c) {
     release_stmts(c);
-    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(c->cur->db)) ctl_exec(c, SQ_ROLLBACK, NULL);
     end_tx(c);
 }
 
 static int sq_commit(aw_conn_t *c, aw_err_t *err) {
     release_stmts(c);
-    int rc = simple_exec(c, "COMMIT", err);
+    int rc = ctl_exec(c, SQ_COMMIT, err);
     if (rc != 0) {
         aw_err_prefix(err, "commit failed, transaction rolled back");
-        if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!sqlite3_get_autocommit(c->cur->db)) ctl_exec(c, SQ_ROLLBACK, NULL);
     }
     uint64_t seq = 0;
     if (rc == 0 && c->write_locked) seq = atomic_fetch_add(&c->ss->committed, 1) + 1;
@@ -500,7 +587,7 @@ static int sq_commit(aw_conn_t *c, aw_err_t *err) {
 
 static int sq_exec_script(aw_conn_t *c, const char *sql, aw_err_t *err) {
     char *msg = NULL;
-    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    int rc = sqlite3_exec(c->cur->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         aw_err_set(err, AW_EIO, "store: %s", msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
@@ -512,12 +599,13 @@ static int sq_exec_script(aw_conn_t *c, const char *sql, aw_err_t *err) {
 /* ---- statements ---------------------------------------------------------- */
 
 static int sq_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out, aw_err_t *err) {
+    sq_db_t *d = c->cur;
     sq_stmt_t *found = NULL;
     bool cached_busy = false;
     /* Linear: the program has a bounded set of constant statements and the
      * pointer comparison hits first almost always. */
-    for (size_t i = 0; i < c->n_stmts; i++) {
-        sq_stmt_t *s = c->stmts[i];
+    for (size_t i = 0; i < d->n_stmts; i++) {
+        sq_stmt_t *s = d->stmts[i];
         if (!s->cached) continue;
         if (s->key == sql || strcmp(s->key, sql) == 0) {
             if (s->busy)
@@ -528,12 +616,12 @@ static int sq_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out
         }
     }
     if (!found) {
-        if (c->n_stmts == c->cap_stmts) {
-            size_t nc = c->cap_stmts ? c->cap_stmts * 2 : 32;
-            sq_stmt_t **ns = realloc(c->stmts, nc * sizeof *ns);
+        if (d->n_stmts == d->cap_stmts) {
+            size_t nc = d->cap_stmts ? d->cap_stmts * 2 : 32;
+            sq_stmt_t **ns = realloc(d->stmts, nc * sizeof *ns);
             if (!ns) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
-            c->stmts = ns;
-            c->cap_stmts = nc;
+            d->stmts = ns;
+            d->cap_stmts = nc;
         }
         found = calloc(1, sizeof *found);
         char *q = aw_sql_dollar_to_qmark(sql);
@@ -543,21 +631,22 @@ static int sq_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out
             free(found);
             return aw_err_set(err, AW_ENOMEM, "store: out of memory");
         }
-        int rc = sqlite3_prepare_v3(c->db, q, -1, cached_busy ? 0 : SQLITE_PREPARE_PERSISTENT,
+        int rc = sqlite3_prepare_v3(d->db, q, -1, cached_busy ? 0 : SQLITE_PREPARE_PERSISTENT,
                                     &found->st, NULL);
         free(q);
         if (rc != SQLITE_OK) {
-            rc = map_rc(c->db, rc, "prepare", err);
+            rc = map_rc(d->db, rc, "prepare", err);
             aw_err_prefix(err, "SQL '%.200s'", sql);
             free(found->key);
             free(found);
             return rc;
         }
         found->base.eng = &aw_store_engine_sqlite;
-        found->c = c;
+        found->d = d;
         found->cached = !cached_busy;
-        c->stmts[c->n_stmts++] = found;
+        d->stmts[d->n_stmts++] = found;
     }
+    found->c = c;
     found->busy = true;
     found->bind_rc = 0;
     found->changes = 0;
@@ -590,16 +679,16 @@ static void sq_bind_blob(aw_sql_t *b, int i, const void *v, size_t n) {
 
 static int sq_step(aw_sql_t *b, aw_err_t *err) {
     sq_stmt_t *s = (sq_stmt_t *)b;
-    if (s->bind_rc) return map_rc(s->c->db, s->bind_rc, "bind", err);
+    if (s->bind_rc) return map_rc(s->d->db, s->bind_rc, "bind", err);
     if (s->c->mode == AW_TX_READ && !sqlite3_stmt_readonly(s->st))
         return aw_err_set(err, AW_ESTATE, "store: write statement in a read transaction");
     int rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW) return 1;
     if (rc == SQLITE_DONE) {
-        s->changes = sqlite3_changes64(s->c->db);
+        s->changes = sqlite3_changes64(s->d->db);
         return 0;
     }
-    return map_rc(s->c->db, rc, "statement", err);
+    return map_rc(s->d->db, rc, "statement", err);
 }
 
 static bool sq_col_null(aw_sql_t *b, int col) {
@@ -630,10 +719,10 @@ static void sq_done(aw_sql_t *b) {
     s->busy = false;
     s->base.tx = NULL;
     if (!s->cached) {
-        aw_conn_t *c = s->c;
-        for (size_t i = 0; i < c->n_stmts; i++) {
-            if (c->stmts[i] == s) {
-                c->stmts[i] = c->stmts[--c->n_stmts];
+        sq_db_t *d = s->d;
+        for (size_t i = 0; i < d->n_stmts; i++) {
+            if (d->stmts[i] == s) {
+                d->stmts[i] = d->stmts[--d->n_stmts];
                 break;
             }
         }

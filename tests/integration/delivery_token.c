@@ -88,3 +88,27 @@ TEST_T(delivery_client_secret_stored_as_sha256, 60) {
               0);
     ASSERT(aw_test_sh("grep -qa '%s' %s*", e.sender_secret, db) != 0);
 }
+
+/* Validated tokens are remembered for a moment (no read transaction per
+ * request), but deleting a client ends its tokens at once: the cache is
+ * emptied with the delete. */
+TEST_T(delivery_deleted_client_token_refused_at_once, 60) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    dl_sub_t s;
+    /* two requests: the second is answered from the cache */
+    ASSERT_EQ(dl_announce(&e, e.dest, NULL, 0, &s), 201);
+    ASSERT_EQ(dl_announce(&e, e.dest, NULL, 0, &s), 201);
+    char path[200];
+    snprintf(path, sizeof path, "/admin/v1/clients/%s", e.sender_id);
+    aw_tc_resp_t r;
+    aw_tc_request(e.srv.port, "DELETE", path, DL_AUTH_ADMIN, NULL, 0, &r);
+    ASSERT_EQ(r.status, 204);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(dl_announce(&e, e.dest, NULL, 0, &s), 401);
+    /* the other client's token is looked up again and still works */
+    dl_req(e.srv.port, "GET", "/v1/submissions?destinationId=x", e.ptoken, NULL, NULL, 0, &r);
+    ASSERT(r.status != 401);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
