@@ -106,7 +106,8 @@ static void h_metrics(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_buf_t b = AW_BUF_INIT;
     if (o->srv) aw_http_server_metrics(o->srv, &b);
     aw_store_stats_t st;
-    if (aw_store_stats(o->store, &st, NULL) == 0)
+    bool have_st = aw_store_stats(o->store, &st, NULL) == 0;
+    if (have_st)
         aw_buf_printf(&b,
                       "# HELP amtsweg_outbox_pending Outbox jobs waiting or in progress.\n"
                       "# TYPE amtsweg_outbox_pending gauge\namtsweg_outbox_pending %lld\n"
@@ -119,6 +120,20 @@ static void h_metrics(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
                       "amtsweg_store_connections{state=\"in_use\"} %d\n",
                       (long long)st.outbox_pending, (long long)st.outbox_dead, st.pool_open,
                       st.pool_in_use);
+    if (have_st && st.write_commits)
+        aw_buf_printf(&b,
+                      "# HELP amtsweg_store_write_transactions_total Write transactions committed"
+                      " (SQLite).\n"
+                      "# TYPE amtsweg_store_write_transactions_total counter\n"
+                      "amtsweg_store_write_transactions_total %lld\n"
+                      "# HELP amtsweg_store_write_commits_total SQLite commits of write batches:"
+                      " concurrent write transactions share one.\n"
+                      "# TYPE amtsweg_store_write_commits_total counter\n"
+                      "amtsweg_store_write_commits_total %lld\n"
+                      "# HELP amtsweg_store_write_waiting Threads waiting for the write lock.\n"
+                      "# TYPE amtsweg_store_write_waiting gauge\n"
+                      "amtsweg_store_write_waiting %d\n",
+                      (long long)st.write_txs, (long long)st.write_commits, st.write_waiting);
     aw_buf_printf(&b,
                   "# HELP amtsweg_build_info Build version.\n# TYPE amtsweg_build_info gauge\n"
                   "amtsweg_build_info{version=\"%s\"} 1\n"

@@ -349,7 +349,7 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
  * BACKLOG_RECOUNT_MS (other nodes, other processes). */
 
 #define SIGN_BG_BATCH      16
-#define BACKLOG_RECOUNT_MS 200
+#define BACKLOG_RECOUNT_MS 1000 /* a COUNT over the whole backlog: not too often */
 #define SIGN_MAX_THREADS   8
 #define QUIET_MS           100
 

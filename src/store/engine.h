@@ -48,6 +48,8 @@ typedef struct aw_store_engine {
     const void *(*col_blob)(aw_sql_t *s, int col, size_t *n);
     int64_t (*changes)(aw_sql_t *s);
     void (*done)(aw_sql_t *s);
+    /* optional: engine figures for aw_store_stats */
+    void (*stats)(aw_store_t *st, aw_store_stats_t *out);
 } aw_store_engine_t;
 
 extern const aw_store_engine_t aw_store_engine_sqlite;

@@ -562,5 +562,8 @@ int aw_store_stats(aw_store_t *st, aw_store_stats_t *out, aw_err_t *err) {
     out->pool_open = st->n_open;
     out->pool_in_use = st->n_open - st->n_idle;
     pthread_mutex_unlock(&st->mu);
+    out->write_txs = out->write_commits = 0;
+    out->write_waiting = 0;
+    if (st->eng->stats) st->eng->stats(st, out);
     return rc;
 }

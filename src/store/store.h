@@ -91,6 +91,10 @@ typedef struct aw_store_stats {
     int64_t outbox_dead;    /* dead letters */
     int pool_open;          /* connections open */
     int pool_in_use;        /* connections lent to transactions */
+    /* SQLite: write transactions committed, and the SQLite commits they
+     * took (several per commit when batched); both 0 on PostgreSQL */
+    int64_t write_txs, write_commits;
+    int write_waiting; /* threads waiting for the write lock now (SQLite) */
 } aw_store_stats_t;
 
 int aw_store_stats(aw_store_t *st, aw_store_stats_t *out, aw_err_t *err);

@@ -48,4 +48,19 @@ TEST(depth_bound_checked_before_parsing) {
     json_t *v = aw_json_parse_strict(s, strlen(s), 0, &je, &err);
     ASSERT_NOT_NULL(v);
     json_decref(v);
+    /* a string that ends in an escaped backslash ends at its quote: the
+     * brackets after it count (line and column of the first one too deep) */
+    char t[400];
+    int n = snprintf(t, sizeof t, "{\"a\":\"x\\\\\",\n\"b\":");
+    for (int i = 0; i < AW_JSON_MAX_DEPTH; i++) t[n++] = '[';
+    t[n] = 0;
+    ASSERT_NULL(aw_json_parse_strict(t, (size_t)n, 0, &je, &err));
+    ASSERT_EQ(err.code, AW_ETOOBIG);
+    ASSERT_EQ(je.line, 2);
+    ASSERT_EQ(je.column, 4 + AW_JSON_MAX_DEPTH);
+    /* an escaped quote after an escaped backslash does not end it */
+    const char *u = "[\"\\\\\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]";
+    v = aw_json_parse_strict(u, strlen(u), 0, &je, &err);
+    ASSERT_MSG(v != NULL, "%s", err.msg);
+    json_decref(v);
 }

@@ -623,3 +623,96 @@ TEST(sqlite_background_checkpoints_keep_the_wal_bounded) {
     aw_store_close(st);
     ASSERT_EQ(reopened_settings(path), 4 * 160);
 }
+
+/* A write transaction that waits for the lock: what it does with its part
+ * (commit, roll back, fail in a statement) */
+typedef struct batch_arg {
+    aw_store_t *st;
+    int id, rc;
+    aw_err_t err;
+} batch_arg_t;
+
+static void *batch_member(void *arg) {
+    batch_arg_t *a = arg;
+    aw_tx_t *tx;
+    char key[16];
+    snprintf(key, sizeof key, "m%d", a->id);
+    if ((a->rc = aw_store_begin(a->st, AW_TX_WRITE, &tx, &a->err)) != 0) return NULL;
+    a->rc = aw_store_setting_put(tx, "global", key, "v", &a->err);
+    if (a->rc == 0 && a->id == 2) /* a statement that fails after the put */
+        a->rc = aw_sql_exec(tx,
+                            "INSERT INTO outbox (kind, payload, state, due_at, created_at,"
+                            " updated_at) VALUES ('x', '{}', 'bogus', 0, 0, 0)",
+                            NULL, &a->err, "");
+    if (a->rc == 0 && a->id != 3)
+        a->rc = aw_store_commit(tx, &a->err);
+    else
+        aw_store_rollback(tx);
+    return NULL;
+}
+
+static int64_t setting_exists(aw_store_t *st, const char *key) {
+    aw_err_t err = {0};
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(st, AW_TX_READ, &tx, &err), &err);
+    char *v = NULL;
+    int rc = aw_store_setting_get(tx, "global", key, &v, &err);
+    aw_store_rollback(tx);
+    free(v);
+    return rc == 0;
+}
+
+/* Write batches: a transaction that ends while others wait for the write
+ * lock leaves its part in the open SQLite transaction for them; one COMMIT
+ * covers the batch. Each member keeps its own outcome: a rollback or a
+ * failed statement undoes only that member's part, and a commit returns
+ * only once the batch is committed (visible and synced). */
+TEST(sqlite_write_batch_members_keep_their_outcome) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/batch.db", aw_test_tmpdir());
+    aw_err_t err = {0};
+    aw_store_t *st;
+    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
+    ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
+    aw_store_stats_t s0, s1;
+    ASSERT_OK(aw_store_stats(st, &s0, &err), &err);
+    aw_tx_t *first;
+    ASSERT_OK(aw_store_begin(st, AW_TX_WRITE, &first, &err), &err);
+    ASSERT_OK(aw_store_setting_put(first, "global", "m0", "v", &err), &err);
+    /* five writers queue behind it */
+    batch_arg_t a[6];
+    pthread_t th[6];
+    for (int i = 1; i <= 5; i++) {
+        a[i] = (batch_arg_t){.st = st, .id = i};
+        ASSERT_EQ(pthread_create(&th[i], NULL, batch_member, &a[i]), 0);
+    }
+    aw_store_stats_t sw;
+    for (int i = 0; i < 10000; i++) { /* bounded: 10 s */
+        ASSERT_OK(aw_store_stats(st, &sw, &err), &err);
+        if (sw.write_waiting == 5) break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    ASSERT_EQ(sw.write_waiting, 5);
+    ASSERT_OK(aw_store_commit(first, &err), &err);
+    /* returned: committed, so visible to any other connection */
+    ASSERT(setting_exists(st, "m0"));
+    for (int i = 1; i <= 5; i++) pthread_join(th[i], NULL);
+    ASSERT_MSG(a[1].rc == 0, "%s", a[1].err.msg);
+    ASSERT(a[2].rc != 0);  /* its statement failed */
+    ASSERT_EQ(a[3].rc, 0); /* rolled back by choice */
+    ASSERT_MSG(a[4].rc == 0, "%s", a[4].err.msg);
+    ASSERT_MSG(a[5].rc == 0, "%s", a[5].err.msg);
+    ASSERT(setting_exists(st, "m1"));
+    ASSERT(!setting_exists(st, "m2"));
+    ASSERT(!setting_exists(st, "m3"));
+    ASSERT(setting_exists(st, "m4"));
+    ASSERT(setting_exists(st, "m5"));
+    ASSERT_OK(aw_store_stats(st, &s1, &err), &err);
+    int64_t txs = s1.write_txs - s0.write_txs, commits = s1.write_commits - s0.write_commits;
+    ASSERT_EQ(txs, 4);
+    ASSERT_MSG(commits < txs, "%lld commits for %lld transactions: nothing was batched",
+               (long long)commits, (long long)txs);
+    aw_store_close(st);
+    ASSERT_EQ(reopened_settings(path), 4);
+}
