@@ -333,12 +333,12 @@ static void *ckpt_main(void *arg) {
 }
 
 /* fdatasync of the WAL file; (re)opens it when it is not the file at
- * wal_path any more (all connections closed: SQLite deleted it). Only the
- * leader calls this. */
+ * wal_path any more: SQLite deletes the WAL when the last connection
+ * closes, and a descriptor of a deleted file has no links (one fstat, no
+ * path lookup per sync). Only the leader calls this. */
 static int wal_sync(sq_store_t *ss) {
-    struct stat a, b;
-    if (ss->wal_fd >= 0 && (fstat(ss->wal_fd, &a) != 0 || stat(ss->wal_path, &b) != 0 ||
-                            a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+    struct stat a;
+    if (ss->wal_fd >= 0 && (fstat(ss->wal_fd, &a) != 0 || a.st_nlink == 0)) {
         close(ss->wal_fd);
         ss->wal_fd = -1;
     }
