@@ -14,8 +14,9 @@
  *    the database after copying (NORMAL does that), and the WAL is only
  *    rewritten after a checkpoint copied all of it.
  *  - checkpoints in the background: a commit that grows the WAL past
- *    CKPT_PAGES wakes a checkpoint thread (own connection, PASSIVE: it
- *    never blocks writers) instead of checkpointing itself inside COMMIT,
+ *    CKPT_PAGES (opts.wal_checkpoint_pages, 4000 = 16 MB: SQLite's 1000
+ *    made a checkpoint, with two fsyncs, every 30 submissions) wakes a checkpoint thread (own
+ * connection, PASSIVE: it never blocks writers) instead of checkpointing itself inside COMMIT,
  *    where it would hold the write lock for the copy and the fsync. While
  *    writers keep appending a PASSIVE checkpoint never completes, so past
  *    CKPT_HARD_PAGES the thread takes the writer mutex for one RESTART
@@ -94,17 +95,18 @@ typedef struct {
      * let the WAL grow without bound. */
     _Atomic int wal_pages;
     pthread_cond_t ckpt_done;
+    int ckpt_every;            /* CKPT_PAGES (opts.wal_checkpoint_pages) */
     struct sq_db *writer;      /* opened at the first write transaction; under write_mu */
     struct sq_batch *batch;    /* the open write batch; under write_mu */
     _Atomic int write_waiters; /* threads waiting for write_mu in sq_begin */
     _Atomic int64_t n_batches, n_batched; /* SQLite commits of batches, transactions in them */
 } sq_store_t;
 
-#define CKPT_PAGES       1000 /* SQLite's default autocheckpoint size */
-#define CKPT_HARD_PAGES  4000 /* beyond: a RESTART checkpoint between writers */
-#define CKPT_STALL_PAGES 6000 /* beyond: new write transactions wait for it */
-#define BATCH_MAX        32   /* write transactions per SQLite transaction at most */
-#define BATCH_WAIT_MS    50   /* a member commits its batch itself after this */
+#define CKPT_PAGES       (ss->ckpt_every)
+#define CKPT_HARD_PAGES  (3 * ss->ckpt_every) /* beyond: a RESTART between writers */
+#define CKPT_STALL_PAGES (4 * ss->ckpt_every) /* beyond: new writers wait for it */
+#define BATCH_MAX        32 /* write transactions per SQLite transaction at most */
+#define BATCH_WAIT_MS    50 /* a member commits its batch itself after this */
 
 /* Write transactions of several threads in one SQLite transaction. */
 typedef struct sq_batch {
@@ -388,6 +390,7 @@ static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
     pthread_mutex_init(&ss->sync_mu, NULL);
     pthread_cond_init(&ss->sync_cv, NULL);
     ss->wal_fd = -1;
+    ss->ckpt_every = st->opts.wal_checkpoint_pages;
     atomic_store(&ss->ckpt_next, CKPT_PAGES);
     pthread_mutex_init(&ss->ckpt_mu, NULL);
     pthread_cond_init(&ss->ckpt_cv, NULL);

@@ -21,6 +21,7 @@
 static void opts_defaults(aw_store_opts_t *o) {
     if (o->pool_size <= 0) o->pool_size = 8;
     if (o->busy_timeout_ms <= 0) o->busy_timeout_ms = 5000;
+    if (o->wal_checkpoint_pages <= 0) o->wal_checkpoint_pages = 4000;
     if (o->outbox_max_attempts <= 0) o->outbox_max_attempts = 10;
     if (o->outbox_backoff_base_ms <= 0) o->outbox_backoff_base_ms = 1000;
     if (o->outbox_backoff_cap_ms <= 0) o->outbox_backoff_cap_ms = 3600000;

@@ -45,6 +45,9 @@ typedef struct aw_store_opts {
     int outbox_max_attempts;        /* dead-letter after this many; 0: 10 */
     int64_t outbox_backoff_base_ms; /* delay after the first failure; 0: 1000 */
     int64_t outbox_backoff_cap_ms;  /* upper bound of a delay; 0: 3600000 */
+    /* SQLite: WAL pages between background checkpoints; a RESTART past 3x,
+     * writers wait past 4x (see sqlite.c). 0: 4000 (16 MB) */
+    int wal_checkpoint_pages;
 } aw_store_opts_t;
 
 /* Opens a store. url: a plain path or "sqlite:PATH" → SQLite (the file is

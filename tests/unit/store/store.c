@@ -608,7 +608,10 @@ TEST(sqlite_background_checkpoints_keep_the_wal_bounded) {
     snprintf(wal, sizeof wal, "%s-wal", path);
     aw_err_t err = {0};
     aw_store_t *st;
-    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
+    /* checkpoints every 1000 pages: RESTART past 3000 (12 MB), writers wait
+     * past 4000 (16 MB) */
+    aw_store_opts_t o = {.wal_checkpoint_pages = 1000};
+    ASSERT_OK(aw_store_open(path, &o, &st, &err), &err);
     ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
     /* ~10 MB per writer in 64 KiB values: the WAL passes the checkpoint
      * sizes many times while others write */
@@ -616,7 +619,7 @@ TEST(sqlite_background_checkpoints_keep_the_wal_bounded) {
     memset(value, 'x', sizeof value - 1);
     run_writers(st, 4, 0, 160, "b", value);
     /* 42 MB were written without a pause; without the RESTART checkpoint
-     * past 16 MB the WAL would hold all of it */
+     * past 12 MB the WAL would hold all of it */
     struct stat sb;
     ASSERT_EQ(stat(wal, &sb), 0);
     ASSERT_MSG(sb.st_size < 30 * 1024 * 1024, "WAL has %lld bytes", (long long)sb.st_size);
