@@ -442,6 +442,40 @@ static int too_new(int have, int known, aw_err_t *err) {
                       have, known);
 }
 
+/* *yes: schema_version records version. */
+static int version_applied(aw_tx_t *tx, int version, bool *yes, aw_err_t *err) {
+    aw_sql_t *s;
+    *yes = false;
+    int rc =
+        aw_sql_query(tx, "SELECT 1 FROM schema_version WHERE version = $1", &s, err, "i", version);
+    if (rc != 0) return rc;
+    rc = aw_sql_step(s, err);
+    *yes = rc == 1;
+    aw_sql_done(s);
+    return rc < 0 ? rc : 0;
+}
+
+/* A version recorded in the database that this binary has no file for
+ * (a newer amtsweg added it between two of ours): AW_EVERSION. */
+static int unknown_versions(aw_tx_t *tx, const migration_t *ms, int n, aw_err_t *err) {
+    aw_sql_t *s;
+    int rc = aw_sql_query(tx, "SELECT version FROM schema_version ORDER BY version", &s, err, "");
+    if (rc != 0) return rc;
+    int unknown = 0;
+    while ((rc = aw_sql_step(s, err)) == 1) {
+        int v = (int)aw_sql_col_int64(s, 0), i = 0;
+        while (i < n && ms[i].version != v) i++;
+        if (i == n && !unknown) unknown = v;
+    }
+    aw_sql_done(s);
+    if (rc < 0) return rc;
+    if (!unknown) return 0;
+    return aw_err_set(err, AW_EVERSION,
+                      "database has schema migration %d, which this amtsweg does not know "
+                      "(a newer amtsweg applied it); upgrade amtsweg",
+                      unknown);
+}
+
 int aw_store_schema_version(aw_store_t *st, int *db_version, int *known, aw_err_t *err) {
     migration_t *ms = calloc(MAX_MIGRATIONS, sizeof *ms);
     if (!ms) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
@@ -470,19 +504,27 @@ int aw_store_migrate(aw_store_t *st, int *applied, aw_err_t *err) {
     if (rc == 0) rc = aw_store_begin(st, AW_TX_WRITE, &tx, err);
     if (rc == 0) rc = migration_lock(tx, err);
     if (rc == 0) rc = st->eng->exec_script(tx->conn, SQL_VERSION_TABLE, err);
+    int have = 0;
+    if (rc == 0) rc = read_db_version(tx, &have, err);
+    if (rc == 0 && have > known) rc = too_new(have, known, err);
+    if (rc == 0) rc = unknown_versions(tx, ms, n, err);
     if (rc == 0) {
         rc = aw_store_commit(tx, err);
         tx = NULL;
     }
+    /* Every file whose version is not recorded, in version order: modules
+     * own version ranges (0100 delivery, 0200 catalogue), so a database can
+     * be at 0200 and still miss a later delivery migration 0102. */
     for (int i = 0; rc == 0 && i < n; i++) {
         rc = aw_store_begin(st, AW_TX_WRITE, &tx, err);
         if (rc != 0) break;
-        int have = 0;
+        bool done = false;
         rc = migration_lock(tx, err);
         if (rc == 0) rc = read_db_version(tx, &have, err);
         if (rc == 0 && have > known) rc = too_new(have, known, err);
-        if (rc == 0 && have >= ms[i].version) {
-            aw_store_rollback(tx); /* another process applied it */
+        if (rc == 0 && have > 0) rc = version_applied(tx, ms[i].version, &done, err);
+        if (rc == 0 && done) {
+            aw_store_rollback(tx); /* applied before, or by another process just now */
             tx = NULL;
             continue;
         }
@@ -510,7 +552,7 @@ int aw_store_migrate(aw_store_t *st, int *applied, aw_err_t *err) {
     }
     if (tx) aw_store_rollback(tx);
     if (rc == 0) {
-        int have = 0;
+        have = 0;
         rc = aw_store_schema_version(st, &have, NULL, err);
         if (rc == 0 && have > known) rc = too_new(have, known, err);
     }

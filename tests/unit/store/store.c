@@ -117,6 +117,55 @@ STORE_TEST(newer_database_is_refused) {
     ASSERT_STR(err.msg, want);
 }
 
+/* Modules own version ranges (0100 delivery, 0200 catalogue): a database at
+ * 0200 that lacks a lower migration gets it. Simulated by undoing 0101
+ * (delivery_events' signing columns) and forgetting its record. */
+STORE_TEST(missing_lower_migration_is_applied) {
+    aw_err_t err = {0};
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    const char *undo[] = {"DROP INDEX delivery_events_unsigned",
+                          "ALTER TABLE delivery_events DROP COLUMN body",
+                          "ALTER TABLE delivery_events DROP COLUMN sign_owner",
+                          "ALTER TABLE delivery_events DROP COLUMN sign_lease_until",
+                          "DELETE FROM schema_version WHERE version = 101"};
+    for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
+        ASSERT_OK(aw_sql_exec(tx, undo[i], NULL, &err, ""), &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    int applied = -1;
+    ASSERT_OK(aw_store_migrate(f->st, &applied, &err), &err);
+    ASSERT_EQ(applied, 1);
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    aw_sql_t *q;
+    ASSERT_OK(aw_sql_query(tx,
+                           "SELECT COUNT(body), COUNT(sign_owner), MAX(sign_lease_until)"
+                           " FROM delivery_events",
+                           &q, &err, ""),
+              &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    ASSERT_OK(aw_store_migrate(f->st, &applied, &err), &err);
+    ASSERT_EQ(applied, 0);
+}
+
+/* A version this binary has no file for, below its newest: a newer amtsweg
+ * applied it, so this one must not run on that schema. */
+STORE_TEST(unknown_lower_version_is_refused) {
+    aw_err_t err = {0};
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx,
+                          "INSERT INTO schema_version (version, name, applied_at)"
+                          " VALUES (150, '0150_from_a_newer_amtsweg.sql', 0)",
+                          NULL, &err, ""),
+              &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    ASSERT_EQ(aw_store_migrate(f->st, NULL, &err), AW_EVERSION);
+    ASSERT_STR(err.msg, "database has schema migration 150, which this amtsweg does not know "
+                        "(a newer amtsweg applied it); upgrade amtsweg");
+}
+
 STORE_TEST(rollback_and_uncommitted_leave_nothing) {
     aw_err_t err = {0};
     aw_tx_t *tx;
