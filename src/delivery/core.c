@@ -304,11 +304,13 @@ int dl_client_has_dest(aw_tx_t *tx, const char *client_id, const char *dest_id, 
 /* ---- event log ----------------------------------------------------------- */
 
 int dl_event_record(aw_tx_t *tx, const char *sub_id, const char *case_id, const char *event,
-                    const char *jti, const char *token, int64_t now_ms, aw_err_t *err) {
+                    const char *jti, const char *token, bool posted, int64_t now_ms,
+                    aw_err_t *err) {
     return aw_sql_exec(tx,
                        "INSERT INTO delivery_events (case_id, submission_id, event, jti, token,"
-                       " created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                       NULL, err, "tttttI", case_id, sub_id, event, jti, token, now_ms);
+                       " posted, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       NULL, err, "tttttiI", case_id, sub_id, event, jti, token, posted ? 1 : 0,
+                       now_ms);
 }
 
 int dl_event_sign(aw_delivery_t *d, const char *sub_id, const char *case_id, const char *event,
@@ -335,7 +337,7 @@ int dl_event_add(aw_delivery_t *d, aw_tx_t *tx, const char *sub_id, const char *
     char jti[AW_UUID_STRLEN + 1];
     aw_buf_t b = AW_BUF_INIT;
     int rc = dl_event_sign(d, sub_id, case_id, event, body, now_ms, jti, &b, err);
-    if (rc == 0) rc = dl_event_record(tx, sub_id, case_id, event, jti, b.data, now_ms, err);
+    if (rc == 0) rc = dl_event_record(tx, sub_id, case_id, event, jti, b.data, false, now_ms, err);
     aw_buf_free(&b);
     return rc;
 }

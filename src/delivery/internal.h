@@ -78,7 +78,7 @@ int dl_event_sign(aw_delivery_t *d, const char *sub_id, const char *case_id, con
                   json_t *body, int64_t now_ms, char jti[AW_UUID_STRLEN + 1], aw_buf_t *out,
                   aw_err_t *err);
 int dl_event_record(aw_tx_t *tx, const char *sub_id, const char *case_id, const char *event,
-                    const char *jti, const char *token, int64_t now_ms, aw_err_t *err);
+                    const char *jti, const char *token, bool posted, int64_t now_ms, aw_err_t *err);
 /* events.c: the platform's SETs, signed after the commit. */
 /* Records an unsigned platform event (iat = now_ms) and a sign job in tx.
  * body borrowed (NULL: {}). */

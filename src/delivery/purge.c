@@ -67,7 +67,7 @@ static int transition(aw_delivery_t *d, const pair_t *p, const char *update_sql,
                 rc = aw_sql_exec(tx, "DELETE FROM delivery_attachments WHERE submission_id = $1",
                                  NULL, err, "t", p->id);
             if (rc == 0)
-                rc = dl_event_record(tx, p->id, p->case_id, event, jti, set.data, now, err);
+                rc = dl_event_record(tx, p->id, p->case_id, event, jti, set.data, false, now, err);
         }
         if (rc == 0 && changed)
             rc = aw_store_commit(tx, err);

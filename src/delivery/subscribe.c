@@ -357,7 +357,7 @@ static void h_post_event(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
         if (rc == 0 && !conflict)
             rc = dl_event_record(tx, s.id, s.case_id,
                                  accept ? "accept-submission" : "reject-submission", set.jti, tok,
-                                 now, &err);
+                                 true, now, &err);
         if (rc == 0 && !conflict && s.callback_url)
             rc = dl_enqueue_callback(tx, AW_CALLBACK_NEW_EVENTS, s.dest_id, s.id, s.case_id, true,
                                      &err);

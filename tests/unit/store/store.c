@@ -6,6 +6,8 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -767,4 +769,101 @@ TEST(sqlite_write_batch_members_keep_their_outcome) {
                (long long)commits, (long long)txs);
     aw_store_close(st);
     ASSERT_EQ(reopened_settings(path), 4);
+}
+
+/* 0102: jti is unique among posted SETs only; the platform's own may share
+ * one (they are random UUIDs made here) and do not pay for a unique index. */
+static int insert_event(aw_tx_t *tx, const char *jti, int posted, aw_err_t *err) {
+    return aw_sql_exec(tx,
+                       "INSERT INTO delivery_events (case_id, submission_id, event, jti, token,"
+                       " posted, created_at) VALUES ('c', 's', 'accept-submission', $1, 'x', $2,"
+                       " 0)",
+                       NULL, err, "ti", jti, posted);
+}
+
+STORE_TEST(events_jti_unique_among_posted_sets) {
+    aw_err_t err = {0};
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(insert_event(tx, "j1", 0, &err), &err);
+    ASSERT_OK(insert_event(tx, "j1", 0, &err), &err);
+    ASSERT_OK(insert_event(tx, "j1", 1, &err), &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_EQ(insert_event(tx, "j1", 1, &err), AW_ECONFLICT);
+    aw_store_rollback(tx);
+}
+
+/* The SQLite side of 0102 rebuilds delivery_events: a database made by the
+ * migrations before it keeps its events, their ids and the AUTOINCREMENT
+ * sequence (an id is not handed out twice even when its row is gone), and
+ * posted decisions are marked. */
+TEST(sqlite_0102_keeps_events_ids_and_sequence) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/old.db", aw_test_tmpdir());
+    sqlite3 *db;
+    ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+                           " name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    const char *before[] = {"0001_init.sql", "0100_delivery.sql",
+                            "0101_delivery_unsigned_events.sql", "0200_catalog.sql"};
+    for (size_t i = 0; i < sizeof before / sizeof *before; i++) {
+        char name[200], sql[300];
+        snprintf(name, sizeof name, "src/store/migrations/sqlite/%s", before[i]);
+        const aw_embedded_t *e = aw_embedded_find(name);
+        ASSERT_NOT_NULL(e);
+        ASSERT_EQ(sqlite3_exec(db, (const char *)e->data, NULL, NULL, NULL), SQLITE_OK);
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, '%s', 0)",
+                 atoi(before[i]), before[i]);
+        ASSERT_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO delivery_events (case_id, submission_id, event, jti,"
+                           " token, created_at) VALUES"
+                           " ('c', 's', 'create-submission', 'j1', 't1', 1),"
+                           " ('c', 's', 'submit-submission', 'j2', '', 2),"
+                           " ('c', 's', 'accept-submission', 'j3', 't3', 3),"
+                           " ('c', 's', 'delete-submission', 'j4', 't4', 4);"
+                           " DELETE FROM delivery_events WHERE id = 4",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    aw_err_t err = {0};
+    aw_store_t *st;
+    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
+    int applied = 0;
+    ASSERT_OK(aw_store_migrate(st, &applied, &err), &err);
+    ASSERT(applied >= 1);
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(st, AW_TX_WRITE, &tx, &err), &err);
+    aw_sql_t *q;
+    ASSERT_OK(aw_sql_query(tx,
+                           "SELECT group_concat(id || ':' || jti || ':' || posted || ':' || token,"
+                           " ' ') FROM (SELECT * FROM delivery_events ORDER BY id)",
+                           &q, &err, ""),
+              &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    ASSERT_STR(aw_sql_col_text(q, 0), "1:j1:0:t1 2:j2:0: 3:j3:1:t3");
+    aw_sql_done(q);
+    ASSERT_OK(insert_event(tx, "j5", 0, &err), &err);
+    ASSERT_OK(aw_sql_query(tx, "SELECT MAX(id) FROM delivery_events", &q, &err, ""), &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    ASSERT_EQ(aw_sql_col_int64(q, 0), 5); /* not 4: that one existed */
+    aw_sql_done(q);
+    /* the indexes are back: the unsigned event is found through its own */
+    ASSERT_OK(aw_sql_query(tx,
+                           "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+                           " ('delivery_events_case', 'delivery_events_created',"
+                           " 'delivery_events_unsigned', 'delivery_events_posted_jti')",
+                           &q, &err, ""),
+              &err);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    ASSERT_EQ(aw_sql_col_int64(q, 0), 4);
+    aw_sql_done(q);
+    ASSERT_EQ(insert_event(tx, "j3", 1, &err), AW_ECONFLICT);
+    aw_store_rollback(tx);
+    aw_store_close(st);
 }
