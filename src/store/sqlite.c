@@ -14,10 +14,11 @@
  *    the database after copying (NORMAL does that), and the WAL is only
  *    rewritten after a checkpoint copied all of it.
  *  - checkpoints in the background: a commit that grows the WAL past
- *    CKPT_PAGES (opts.wal_checkpoint_pages, 4000 = 16 MB: SQLite's 1000
- *    made a checkpoint, with two fsyncs, every 30 submissions) wakes a checkpoint thread (own
- * connection, PASSIVE: it never blocks writers) instead of checkpointing itself inside COMMIT,
- *    where it would hold the write lock for the copy and the fsync. While
+ *    CKPT_PAGES (opts.wal_checkpoint_pages, 4000 = 16 MB; SQLite's 1000
+ *    made a checkpoint, with two fsyncs, every 30 submissions) wakes a
+ *    checkpoint thread (own connection, PASSIVE: it never blocks writers)
+ *    instead of checkpointing inside COMMIT, where it would hold the write
+ *    lock for the copy and the fsync. While
  *    writers keep appending a PASSIVE checkpoint never completes, so past
  *    CKPT_HARD_PAGES the thread takes the writer mutex for one RESTART
  *    checkpoint (the WAL then starts over). Should that thread fall behind
@@ -35,7 +36,8 @@
  * all of them run on one writer handle, whose page cache stays valid.
  *
  * Write batches: a write transaction that ends while other threads wait for
- * the writer mutex does not COMMIT. Its work is released from a SAVEPOINT
+ * the writer mutex, or while a WAL sync runs (a commit now would wait for
+ * that sync anyway), does not COMMIT. Its work is released from a SAVEPOINT
  * into the open SQLite transaction, the next writer continues in that
  * transaction under a SAVEPOINT of its own, and the last one (nobody else
  * waiting, or BATCH_MAX members) commits for all of them. Every member's
@@ -45,8 +47,9 @@
  * every transaction touches (the rightmost leaves of tables and indexes,
  * page 1) are then written to the WAL once per batch instead of once per
  * transaction: at 8 concurrent submissions the WAL frames per submission
- * fall from 31 to 13. A member whose batch nobody commits within
- * BATCH_WAIT_MS (the writer it waited for gave up) commits it itself.
+ * fall from 31 to 13. With no writer coming, the first member commits the
+ * batch when the running sync ends; any member whose batch nobody commits
+ * within BATCH_WAIT_MS (the writer it waited for gave up) commits it itself.
  * Connections are opened with SQLITE_OPEN_NOMUTEX: the pool guarantees a
  * connection is used by one thread at a time.
  */
