@@ -70,7 +70,7 @@ static const opt_t OPTS[] = {
     {OPT_MAXCONN, "max-connections", "AMTSWEG_MAX_CONNECTIONS", "N",
      "open connections before new requests get 503 (default 1000)"},
     {OPT_PERIP, "max-connections-per-ip", "AMTSWEG_MAX_CONNECTIONS_PER_IP", "N",
-     "open connections per client address (default 0 = unlimited)"},
+     "open connections per peer address, trusted proxies excepted (default 0 = unlimited)"},
     {OPT_TRUSTED_PROXIES, "trusted-proxies", "AMTSWEG_TRUSTED_PROXIES", "LIST",
      "reverse proxies (addresses, CIDR blocks; comma-separated) whose X-Forwarded-For names the "
      "client for rate limits (default: none)"},

@@ -49,9 +49,10 @@ typedef enum { PHASE_IDLE = 0, PHASE_BODY, PHASE_HANDLING } phase_t;
 typedef struct conn_state {
     struct conn_state *prev, *next;
     int fd;
-    _Atomic int phase;        /* phase_t; written by MHD threads, read by the watchdog */
-    _Atomic int64_t since_us; /* start of the current phase */
-    bool killed;              /* under the server lock */
+    char peer[INET6_ADDRSTRLEN]; /* counted in the per-address limit ("": not) */
+    _Atomic int phase;           /* phase_t; written by MHD threads, read by the watchdog */
+    _Atomic int64_t since_us;    /* start of the current phase */
+    bool killed;                 /* under the server lock */
 } conn_state_t;
 
 typedef struct route_stats {
@@ -59,9 +60,25 @@ typedef struct route_stats {
     aw_hist_t latency;
 } route_stats_t;
 
+/* Open connections of one client address (own per-address limit, see
+ * peer_allowed). */
+typedef struct peer_count {
+    struct peer_count *next;
+    unsigned n;
+    char ip[INET6_ADDRSTRLEN];
+} peer_count_t;
+
+#define PEER_BUCKETS 256
+
 struct aw_http_server {
     aw_http_config_t cfg;
     aw_cidr_list_t trusted; /* proxies whose X-Forwarded-For counts */
+    /* --max-connections-per-ip with trusted proxies: counted here, not by
+     * MHD, so that the proxies' own connections are not limited (under
+     * peers_lock) */
+    bool own_per_ip;
+    pthread_mutex_t peers_lock;
+    peer_count_t *peers[PEER_BUCKETS];
     aw_router_t *router;
     aw_route_spec_t *specs;
     size_t nspecs, capspecs;
@@ -295,6 +312,7 @@ int aw_http_server_new(const aw_http_config_t *cfg, aw_http_server_t **out, aw_e
     s->router = aw_router_new();
     s->listen_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->peers_lock, NULL);
     pthread_cond_init(&s->drained, NULL);
     pthread_cond_init(&s->watchdog_cond, NULL);
     if (!s->router) {
@@ -364,6 +382,68 @@ static void log_mhd(void *cls, const char *fmt, va_list ap) {
     aw_log_debug("http.mhd", "msg=%s", aw_log_quote(q, sizeof q, msg));
 }
 
+/* ---- the per-address connection limit behind trusted proxies ----------- */
+
+/* Canonical text of a socket address (IPv4-mapped IPv6 as IPv4); "" when
+ * it is neither. */
+static void sockaddr_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN]) {
+    out[0] = '\0';
+    if (!sa) return;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, a->s6_addr + 12, out, INET6_ADDRSTRLEN);
+        else
+            inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN);
+    }
+}
+
+static peer_count_t **peer_slot(aw_http_server_t *s, const char *ip) {
+    unsigned h = 2166136261u;
+    for (const char *p = ip; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    peer_count_t **pp = &s->peers[h % PEER_BUCKETS];
+    while (*pp && strcmp((*pp)->ip, ip) != 0) pp = &(*pp)->next;
+    return pp;
+}
+
+/* MHD's accept policy when own_per_ip: a trusted proxy is never limited
+ * (its connections carry many clients; their requests are limited by
+ * address through X-Forwarded-For); any other address has at most
+ * per_ip_limit connections open. Checked at accept, counted once MHD has
+ * set the connection up (conn_notify): connections accepted by several
+ * threads at the same moment can pass the limit by that many. */
+static enum MHD_Result peer_allowed(void *cls, const struct sockaddr *addr, socklen_t len) {
+    aw_http_server_t *s = cls;
+    (void)len;
+    char ip[INET6_ADDRSTRLEN];
+    sockaddr_text(addr, ip);
+    if (!ip[0] || aw_cidr_list_match(&s->trusted, ip)) return MHD_YES;
+    pthread_mutex_lock(&s->peers_lock);
+    peer_count_t *pc = *peer_slot(s, ip);
+    bool ok = !pc || pc->n < s->cfg.per_ip_limit;
+    pthread_mutex_unlock(&s->peers_lock);
+    if (!ok) aw_log_info("http.refused", "peer=%s reason=per-ip-limit", ip);
+    return ok ? MHD_YES : MHD_NO;
+}
+
+/* Counts (add 1) or uncounts (add -1) a connection of ip. */
+static void peer_add(aw_http_server_t *s, const char *ip, int add) {
+    pthread_mutex_lock(&s->peers_lock);
+    peer_count_t **pp = peer_slot(s, ip);
+    if (add > 0) {
+        if (!*pp && (*pp = calloc(1, sizeof **pp)) != NULL)
+            snprintf((*pp)->ip, sizeof(*pp)->ip, "%s", ip);
+        if (*pp) (*pp)->n++;
+    } else if (*pp && --(*pp)->n == 0) {
+        peer_count_t *gone = *pp;
+        *pp = gone->next;
+        free(gone);
+    }
+    pthread_mutex_unlock(&s->peers_lock);
+}
+
 static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                         enum MHD_ConnectionNotificationCode code) {
     aw_http_server_t *s = cls;
@@ -373,6 +453,15 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         cs->fd = ci ? ci->connect_fd : -1;
+        if (s->own_per_ip) {
+            const union MHD_ConnectionInfo *ai =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+            sockaddr_text(ai ? ai->client_addr : NULL, cs->peer);
+            if (cs->peer[0] && !aw_cidr_list_match(&s->trusted, cs->peer))
+                peer_add(s, cs->peer, 1);
+            else
+                cs->peer[0] = '\0';
+        }
         cs->phase = PHASE_IDLE;
         cs->since_us = aw_time_mono_us();
         pthread_mutex_lock(&s->lock);
@@ -394,6 +483,7 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
             s->conns = cs->next;
         if (cs->next) cs->next->prev = cs->prev;
         pthread_mutex_unlock(&s->lock);
+        if (cs->peer[0]) peer_add(s, cs->peer, -1);
         atomic_fetch_sub(&s->nconns, 1);
         free(cs);
         *socket_context = NULL;
@@ -828,13 +918,17 @@ int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
     unsigned hard_limit = s->cfg.conn_limit + 64 + s->cfg.threads * 4;
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* Behind trusted proxies MHD's per-address limit would cap the proxy
+     * itself (all clients share its address): count ourselves, skipping
+     * the proxies. */
+    s->own_per_ip = s->cfg.per_ip_limit > 0 && s->trusted.n > 0;
     s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, hard_limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_EXTERNAL_LOGGER,
-        log_mhd, NULL, MHD_OPTION_END);
+        flags, 0, s->own_per_ip ? peer_allowed : NULL, s, on_access, s, MHD_OPTION_LISTEN_SOCKET,
+        s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+        hard_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->own_per_ip ? 0 : s->cfg.per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        conn_notify, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
     if (!s->mhd) {
         close(s->listen_fd);
         s->listen_fd = -1;
@@ -880,6 +974,13 @@ void aw_http_server_free(aw_http_server_t *s) {
     free(s->specs);
     free(s->stats);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->peers_lock);
+    for (int i = 0; i < PEER_BUCKETS; i++)
+        while (s->peers[i]) {
+            peer_count_t *gone = s->peers[i];
+            s->peers[i] = gone->next;
+            free(gone);
+        }
     pthread_cond_destroy(&s->drained);
     pthread_cond_destroy(&s->watchdog_cond);
     free(s);

@@ -381,3 +381,53 @@ TEST(every_command_has_help) {
     free(list);
     ASSERT_GE(n, 8);
 }
+
+/* Asks for /health on a new keep-alive connection left open in *fd; true
+ * when it was answered (a refused connection is closed unanswered). */
+static bool connect_and_ask(int port, int *fd) {
+    *fd = aw_tc_connect(port);
+    const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (send(*fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1)) return false;
+    aw_tc_resp_t r;
+    if (aw_tc_read(*fd, &r) != 0) return false;
+    bool ok = r.status == 200;
+    aw_tc_resp_free(&r);
+    return ok;
+}
+
+static int count_answered(const char *limit, const char *proxies, int n) {
+    char db[600];
+    snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
+    const char *args[] = {"serve", "--db",
+                          db,      "--threads",
+                          "2",     "--max-connections-per-ip",
+                          limit,   proxies ? "--trusted-proxies" : NULL,
+                          proxies, NULL};
+    aw_tc_server_t s;
+    aw_tc_start(&s, args, NULL);
+    int fds[16], ok = 0;
+    for (int i = 0; i < n && i < 16; i++) ok += connect_and_ask(s.port, &fds[i]);
+    /* closed connections are uncounted: a new one gets in again */
+    for (int i = 0; i < n && i < 16; i++) close(fds[i]);
+    int again, tries = 0;
+    while (!connect_and_ask(s.port, &again) && ++tries < 200) { /* bounded: closes race */
+        close(again);
+        struct timespec ms = {0, 10000000};
+        nanosleep(&ms, NULL);
+    }
+    close(again);
+    ASSERT_MSG(tries < 200, "no connection was let in after the others closed");
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+    return ok;
+}
+
+/* --max-connections-per-ip counts connections per peer address. Behind a
+ * reverse proxy every client shares the proxy's address, so the proxies
+ * named by --trusted-proxies are not limited (their clients are told apart
+ * per request through X-Forwarded-For); other addresses still are. */
+TEST_T(per_ip_limit_spares_trusted_proxies, 60) {
+    ASSERT_EQ(count_answered("2", NULL, 4), 2);         /* libmicrohttpd's own limit */
+    ASSERT_EQ(count_answered("2", "127.0.0.1", 5), 5);  /* the proxy is not limited */
+    ASSERT_EQ(count_answered("2", "10.0.0.0/8", 4), 2); /* amtsweg's count, 127.0.0.1 is no proxy */
+    ASSERT_EQ(count_answered("2", "::1, 127.0.0.0/8", 6), 6);
+}
