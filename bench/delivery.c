@@ -333,6 +333,13 @@ static void measure(int conc) {
     printf("               unsigned events at the end %lld, signed %.2f s later: "
            "%.1f complete and signed submissions/s = %.0f %% of the bound\n",
            (long long)backlog, drain, signed_rate, bound > 0 ? 100 * signed_rate / bound : 0);
+    /* what the drain alone reached: the signers' share of the bound's sign
+     * rate with nothing else to do (the rest of the gap is the run) */
+    if (drain > 0 && backlog > 0)
+        printf("               drain: %.1f SETs/s = %.0f %% of %ld cores x the sign rate\n",
+               (double)backlog / drain,
+               bound > 0 ? 100 * (double)backlog / drain / (bound * SETS_PER_SUBMISSION) : 0,
+               sysconf(_SC_NPROCESSORS_ONLN));
     if (conc == 1 && phase_n)
         printf("               mean announce %.1f ms, mean submit %.1f ms\n",
                (double)phase_us[0] / (double)phase_n / 1000,
