@@ -65,8 +65,8 @@ int dl_dest_has_callback(aw_tx_t *tx, const char *id, bool *yes, aw_err_t *err) 
     *yes = false;
     aw_sql_t *s;
     int rc = aw_sql_query(tx,
-                          "SELECT callback_url IS NOT NULL FROM delivery_destinations"
-                          " WHERE id = $1",
+                          "SELECT CASE WHEN callback_url IS NULL THEN 0 ELSE 1 END"
+                          " FROM delivery_destinations WHERE id = $1",
                           &s, err, "t", id);
     if (rc) return rc;
     rc = aw_sql_step(s, err);

@@ -146,10 +146,33 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
         if (n < BATCH) break;
     }
     free(b);
-    /* 4. old events and the rows of deleted submissions */
+    /* 4. old events and the rows of deleted submissions; a read-only look
+     * first, so that a run with nothing to delete writes nothing (no write
+     * transaction, no WAL sync) */
+    int64_t cutoff = now - d->cfg.events_ttl_s * 1000, ch = 0;
+    bool old = false;
     if (rc == 0) {
         aw_tx_t *tx;
-        int64_t cutoff = now - d->cfg.events_ttl_s * 1000, ch = 0;
+        aw_sql_t *q;
+        rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
+        if (rc == 0) {
+            rc = aw_sql_query(tx,
+                              "SELECT CASE WHEN EXISTS (SELECT 1 FROM delivery_events"
+                              " WHERE created_at < $1) OR EXISTS (SELECT 1 FROM"
+                              " delivery_submissions WHERE state = 'deleted' AND created_at < $1)"
+                              " THEN 1 ELSE 0 END",
+                              &q, err, "I", cutoff);
+            if (rc == 0) {
+                int r = aw_sql_step(q, err);
+                if (r < 0) rc = r;
+                old = r == 1 && aw_sql_col_int64(q, 0) != 0;
+                aw_sql_done(q);
+            }
+            aw_store_rollback(tx);
+        }
+    }
+    if (rc == 0 && old) {
+        aw_tx_t *tx;
         rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err);
         if (rc == 0) {
             rc = aw_sql_exec(tx, "DELETE FROM delivery_events WHERE created_at < $1", &ch, err, "I",

@@ -50,6 +50,9 @@ typedef struct aw_store_engine {
     void (*done)(aw_sql_t *s);
     /* optional: engine figures for aw_store_stats */
     void (*stats)(aw_store_t *st, aw_store_stats_t *out);
+    /* optional: gives back memory held for writes (after start-up
+     * migrations; what load needs is made again on first use) */
+    void (*trim)(aw_store_t *st);
 } aw_store_engine_t;
 
 extern const aw_store_engine_t aw_store_engine_sqlite;

@@ -557,6 +557,7 @@ int aw_store_migrate(aw_store_t *st, int *applied, aw_err_t *err) {
         if (rc == 0 && have > known) rc = too_new(have, known, err);
     }
     free(ms);
+    if (st->eng->trim) st->eng->trim(st);
     return rc;
 }
 

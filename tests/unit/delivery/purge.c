@@ -111,9 +111,14 @@ STORE_TEST(purge_applies_fitconnect_deadlines) {
               0);
     aw_delivery_purge_stats_t st;
     aw_err_t err;
-    /* day 0.5: nothing is due */
+    /* day 0.5: nothing is due, and nothing is written (no write transaction
+     * on SQLite, where the store counts them) */
+    aw_store_stats_t w0, w1;
+    ASSERT_OK(aw_store_stats(f->st, &w0, &err), &err);
     ASSERT_OK(aw_delivery_purge(d, t0 + DAY / 2, &st, &err), &err);
     ASSERT_EQ(st.incomplete_purged + st.auto_rejected + st.content_purged, 0);
+    ASSERT_OK(aw_store_stats(f->st, &w1, &err), &err);
+    ASSERT_EQ(w1.write_txs, w0.write_txs);
     /* day 1 + 1 ms: the incomplete one is deleted, with its files */
     ASSERT_OK(aw_delivery_purge(d, t0 + DAY + 1, &st, &err), &err);
     ASSERT_EQ(st.incomplete_purged, 1);
@@ -185,6 +190,34 @@ STORE_TEST(purge_events_are_signed_by_the_platform) {
     aw_set_free(&set);
     aw_jwk_free(k);
     free(tok);
+    aw_delivery_free(d);
+    free((char *)cfg.var_dir);
+    free((char *)cfg.platform_key_file);
+}
+
+/* dl_dest_has_callback (used by submit, which enqueues the new-submission
+ * callback only then) answers the same on both engines: a PostgreSQL
+ * boolean would read as 0 through aw_sql_col_int64. */
+STORE_TEST(dest_has_callback_on_both_engines) {
+    aw_delivery_config_t cfg;
+    char dest[40];
+    aw_delivery_t *d = service(f, &cfg, dest);
+    aw_tx_t *tx;
+    aw_err_t err;
+    bool yes = true;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(dl_dest_has_callback(tx, dest, &yes, &err), &err);
+    ASSERT(!yes);
+    ASSERT_OK(aw_sql_exec(tx,
+                          "UPDATE delivery_destinations SET callback_url = 'https://x.example/cb'"
+                          " WHERE id = $1",
+                          NULL, &err, "t", dest),
+              &err);
+    ASSERT_OK(dl_dest_has_callback(tx, dest, &yes, &err), &err);
+    ASSERT(yes);
+    ASSERT_OK(dl_dest_has_callback(tx, "00000000-0000-4000-8000-00000000ffff", &yes, &err), &err);
+    ASSERT(!yes);
+    aw_store_rollback(tx);
     aw_delivery_free(d);
     free((char *)cfg.var_dir);
     free((char *)cfg.platform_key_file);

@@ -69,6 +69,21 @@ STORE_TEST(enqueue_claim_complete) {
     aw_outbox_jobs_free(jobs, n);
 }
 
+/* An idle worker's poll reads only: no write transaction (and no WAL sync)
+ * while nothing is due. Counted by the SQLite engine; 0 on PostgreSQL. */
+STORE_TEST(claim_with_nothing_due_writes_nothing) {
+    enqueue(f, "k", "{}", T0 + 60000);
+    aw_store_stats_t s0 = stats(f);
+    aw_outbox_job_t *jobs;
+    ASSERT_EQ(claim(f, T0, 10, &jobs), 0);
+    aw_outbox_jobs_free(jobs, 0);
+    aw_store_stats_t s1 = stats(f);
+    ASSERT_EQ(s1.write_txs, s0.write_txs);
+    ASSERT_EQ(claim(f, T0 + 60000, 10, &jobs), 1);
+    aw_outbox_jobs_free(jobs, 1);
+    if (!f->is_pg) ASSERT_EQ(stats(f).write_txs, s1.write_txs + 1);
+}
+
 STORE_TEST(claim_respects_max) {
     for (int i = 0; i < 5; i++) enqueue(f, "k", "{}", T0 + i);
     aw_outbox_job_t *jobs;
