@@ -172,6 +172,9 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
         }
     }
     if (rc == 0 && old) {
+        /* an event has its submission's case: the case index finds them
+         * (there is no index on submission_id, and none is wanted on the
+         * hot insert path) */
         aw_tx_t *tx;
         rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err);
         if (rc == 0) {
@@ -182,7 +185,8 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
                     tx,
                     "DELETE FROM delivery_submissions WHERE state = 'deleted'"
                     " AND created_at < $1 AND NOT EXISTS (SELECT 1 FROM delivery_events e"
-                    " WHERE e.submission_id = delivery_submissions.id)",
+                    " WHERE e.case_id = delivery_submissions.case_id"
+                    " AND e.submission_id = delivery_submissions.id)",
                     NULL, err, "I", cutoff);
             if (rc == 0)
                 rc = aw_store_commit(tx, err);
