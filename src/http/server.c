@@ -424,7 +424,7 @@ static enum MHD_Result peer_allowed(void *cls, const struct sockaddr *addr, sock
     peer_count_t *pc = *peer_slot(s, ip);
     bool ok = !pc || pc->n < s->cfg.per_ip_limit;
     pthread_mutex_unlock(&s->peers_lock);
-    if (!ok) aw_log_info("http.refused", "peer=%s reason=per-ip-limit", ip);
+    if (!ok) aw_log_debug("http.refused", "peer=%s reason=per-ip-limit", ip); /* no flood */
     return ok ? MHD_YES : MHD_NO;
 }
 
