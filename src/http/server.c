@@ -454,9 +454,7 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         cs->fd = ci ? ci->connect_fd : -1;
         if (s->own_per_ip) {
-            const union MHD_ConnectionInfo *ai =
-                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-            sockaddr_text(ai ? ai->client_addr : NULL, cs->peer);
+            client_ip(conn, cs->peer, sizeof cs->peer);
             if (cs->peer[0] && !aw_cidr_list_match(&s->trusted, cs->peer))
                 peer_add(s, cs->peer, 1);
             else
@@ -561,15 +559,9 @@ static bool safe_request_id(const char *v) {
 static const char *client_ip(struct MHD_Connection *conn, char *buf, size_t n) {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    buf[0] = '\0';
-    if (!ci || !ci->client_addr) return buf;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-                  (socklen_t)n);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
-                  (socklen_t)n);
+    char t[INET6_ADDRSTRLEN];
+    sockaddr_text(ci ? ci->client_addr : NULL, t);
+    snprintf(buf, n, "%s", t);
     return buf;
 }
 
