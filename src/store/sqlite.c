@@ -54,6 +54,7 @@
  * connection is used by one thread at a time.
  */
 #include "store/engine.h"
+#include "store/walbuf.h"
 
 #include "base/time.h"
 
@@ -301,7 +302,7 @@ static void *ckpt_main(void *arg) {
         bool hard = ss->ckpt_pages >= CKPT_HARD_PAGES;
         pthread_mutex_unlock(&ss->ckpt_mu);
         if (!db && sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                   NULL) == SQLITE_OK) {
+                                   AW_WALBUF_VFS) == SQLITE_OK) {
             sqlite3_busy_timeout(db, ss->busy_ms);
             /* NORMAL: the checkpoint syncs the WAL before and the database
              * after copying */
@@ -393,6 +394,8 @@ static int sq_open(aw_store_t *st, const char *target, aw_err_t *err) {
     if (rc != 0) return rc;
     if (!sqlite3_threadsafe())
         return aw_err_set(err, AW_EUNSUPPORTED, "store: SQLite was built without thread support");
+    if (aw_walbuf_register() != SQLITE_OK)
+        return aw_err_set(err, AW_EUNSUPPORTED, "store: cannot register the WAL write VFS");
     sq_store_t *ss = calloc(1, sizeof *ss);
     if (!ss || !(ss->path = strdup(target))) {
         free(ss);
@@ -469,8 +472,9 @@ static int pragma_expect(sq_store_t *ss, sqlite3 *db, const char *sql, const cha
 /* Opens a handle on the store's file with the settings at the top. */
 static int db_open(sq_store_t *ss, sq_db_t *d, aw_err_t *err) {
     memset(d, 0, sizeof *d);
-    int rc = sqlite3_open_v2(
-        ss->path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(ss->path, &d->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             AW_WALBUF_VFS);
     if (rc != SQLITE_OK) {
         aw_err_set(err, AW_EIO, "store: cannot open database %s: %s", ss->path,
                    d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc));
