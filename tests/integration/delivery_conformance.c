@@ -219,9 +219,9 @@ static char *last_event(dl_env_t *e, const char *cid, const char *token) {
     return s;
 }
 
-TEST_T(conf_data_hash_mismatch_rejected_by_inbox, 120) {
+DL_TEST_BOTH(conf_data_hash_mismatch_rejected_by_inbox, 120) {
     dl_env_t e;
-    dl_setup(&e, NULL, NULL);
+    dl_setup(&e, NULL, extra);
     const char *data = "{\"a\":1}";
     char *meta = dl_metadata("{\"a\":2}", NULL, NULL, 0); /* hash of other data */
     dl_sub_t s;
@@ -386,9 +386,9 @@ TEST(conf_set_sub_or_txn_of_another_case_refused) {
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
 
-TEST(conf_accept_with_wrong_authentication_tags_refused) {
+DL_TEST_BOTH(conf_accept_with_wrong_authentication_tags_refused, AW_TEST_TIMEOUT) {
     dl_env_t e;
-    dl_setup(&e, NULL, NULL);
+    dl_setup(&e, NULL, extra);
     dl_sub_t s;
     json_t *good = submitted(&e, &s);
     json_t *bad = aw_set_auth_tags(s.dtag, s.mtag, NULL, 0); /* swapped */
@@ -408,9 +408,9 @@ TEST(conf_accept_with_wrong_authentication_tags_refused) {
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
 
-TEST(conf_subscriber_cannot_reach_other_destination) {
+DL_TEST_BOTH(conf_subscriber_cannot_reach_other_destination, AW_TEST_TIMEOUT) {
     dl_env_t e;
-    dl_setup(&e, NULL, NULL);
+    dl_setup(&e, NULL, extra);
     dl_sub_t s;
     json_t *tags = submitted(&e, &s);
     json_decref(tags);
@@ -565,13 +565,13 @@ static const char *hdr(const char *req, const char *name, char *out, size_t cap)
     return out;
 }
 
-TEST(conf_callback_hmac_verified) {
+DL_TEST_BOTH(conf_callback_hmac_verified, AW_TEST_TIMEOUT) {
     int port = 0;
     int lfd = listen_loopback(&port);
     char url[100];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/callbacks/fit-connect", port);
     dl_env_t e;
-    dl_setup(&e, url, NULL);
+    dl_setup(&e, url, extra);
     dl_sub_t s;
     json_t *tags = submitted(&e, &s);
     json_decref(tags);
@@ -634,9 +634,9 @@ TEST(conf_https_only_callbacks) {
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
 
-TEST_T(conf_inbox_restart_after_crash_accepts_once, 120) {
+DL_TEST_BOTH(conf_inbox_restart_after_crash_accepts_once, 120) {
     dl_env_t e;
-    dl_setup(&e, NULL, NULL);
+    dl_setup(&e, NULL, extra);
     dl_sub_t s;
     json_t *tags = submitted(&e, &s);
     json_decref(tags);
@@ -723,11 +723,11 @@ TEST(conf_delivery_metrics) {
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
 
-TEST(conf_sender_callback_on_new_events) {
+DL_TEST_BOTH(conf_sender_callback_on_new_events, AW_TEST_TIMEOUT) {
     int port = 0;
     int lfd = listen_loopback(&port);
     dl_env_t e;
-    dl_setup(&e, NULL, NULL);
+    dl_setup(&e, NULL, extra);
     char body[600];
     snprintf(
         body, sizeof body,

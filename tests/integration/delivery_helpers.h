@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/b64.h"
 #include "base/hex.h"
+#include "../unit/store/pg_harness.h"
 #include "harness.h"
 #include "jose/jwe.h"
 #include "jose/jwk.h"
@@ -151,6 +152,24 @@ static inline void dl_token(int port, const char *id, const char *secret, char *
     json_decref(j);
     aw_tc_resp_free(&r);
 }
+
+/* A test body run twice: `name` on the default SQLite store and
+ * `name_postgres` on a throwaway PostgreSQL cluster (skipped where
+ * PostgreSQL is not installed). The body passes `extra` (the --db
+ * argument, or NULL) on to dl_setup/dl_start. */
+#define DL_TEST_BOTH(name, timeout)                         \
+    static void dl_body_##name(const char *const *extra);   \
+    TEST_T(name, timeout) {                                 \
+        dl_body_##name(NULL);                               \
+    }                                                       \
+    TEST_T(name##_postgres, timeout) {                      \
+        aw_pg_harness_t pg;                                 \
+        const char *url = aw_pg_harness_start_or_skip(&pg); \
+        const char *extra[] = {"--db", url, NULL};          \
+        dl_body_##name(extra);                              \
+        aw_pg_harness_stop(&pg);                            \
+    }                                                       \
+    static void dl_body_##name(const char *const *extra)
 
 /* Server + active destination (callback optional) + sender + subscriber. */
 static inline void dl_setup(dl_env_t *e, const char *cb_url, const char *const *extra) {
