@@ -323,8 +323,9 @@ static void measure(int conc) {
     double wt = metric("amtsweg_store_write_transactions_total") - wt0,
            wc = metric("amtsweg_store_write_commits_total") - wc0;
     printf("               signer escalations during the run: %.0f; write transactions per "
-           "SQLite commit %.2f\n",
-           metric("amtsweg_delivery_sign_escalations_total") - esc0, wc > 0 ? wt / wc : 0);
+           "SQLite commit %.2f, SQLite commits per submission %.2f\n",
+           metric("amtsweg_delivery_sign_escalations_total") - esc0, wc > 0 ? wt / wc : 0,
+           total ? wc / (double)total : 0);
     /* Replies come after the commit of the unsigned event; the SETs are
      * signed by the worker afterwards. Wait for that backlog: the rate that
      * counts is submissions / (run + drain). */
