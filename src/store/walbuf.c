@@ -15,6 +15,10 @@
  *    after the last write of sqlite3WalFrames returned: the buffer is in
  *    the file by then, because the page of the commit frame flushes it and
  *    a rewritten commit header is written through.
+ * Another process that writes the same database (SQLite's write lock keeps
+ * it from doing so during our transaction) may restart the log; until this
+ * object restarts it too, its appends lie below its old end and are written
+ * through one by one: slower, still correct.
  */
 #include "store/walbuf.h"
 
