@@ -65,7 +65,7 @@ BIN      := $(O)/release/amtsweg
 SAN_BIN  := $(O)/asan/amtsweg
 TEST_BIN := $(O)/asan/amtsweg-tests
 
-.PHONY: all run demo check test deps format format-check bench bench-build fuzz clean install
+.PHONY: all run demo check test deps format format-check curl-typecheck bench bench-build fuzz clean install
 
 all: $(BIN)
 
@@ -81,6 +81,7 @@ run: deps
 # `make check T=name` runs the tests whose name contains `name`.
 check: deps
 	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory curl-typecheck
 	@$(MAKE) -s --no-print-directory $(SAN_BIN) $(TEST_BIN) $(BIN) $(BENCH_BINS)
 	AMTSWEG_BIN=$(abspath $(SAN_BIN)) AMTSWEG_RELEASE_BIN=$(abspath $(BIN)) \
 	AMTSWEG_BUILD=$(abspath $(O)) AMTSWEG_SRC=$(CURDIR) \
@@ -185,6 +186,17 @@ format:
 
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+# curl.h checks the type of every curl_easy_setopt/getinfo value with gcc
+# (typecheck-gcc.h), but its warnings are silent where curl's headers are
+# system headers: the files that call libcurl are compiled once more with
+# system-header warnings shown and those checks fatal.
+CURL_USERS = $(shell grep -l 'base/dl_curl.h' src/*/*.c)
+curl-typecheck:
+	@for f in $(CURL_USERS); do \
+	  $(CC) -std=c17 $(DEFS) $(INCS) $(PKG_CFLAGS) -O2 -Wsystem-headers \
+	    -Werror=attribute-warning -c $$f -o /dev/null || exit 1; \
+	done; echo "curl-typecheck: ok"
 
 # ---- install, clean ------------------------------------------------------
 # The data directory is compiled in (AW_DATADIR): build and install with the

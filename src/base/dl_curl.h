@@ -31,16 +31,16 @@
 AW_DL_DECLARE(curl, AW_DL_CURL_FUNCS)
 
 #ifndef AW_DL_IMPL
-/* curl.h wraps these two in type-checking macros (typecheck-gcc.h); the
- * redirect replaces them, so option values are not type-checked here. */
-#undef curl_easy_setopt
-#undef curl_easy_getinfo
+/* curl_easy_setopt and curl_easy_getinfo are not redirected: curl.h wraps
+ * them in type-checking macros (typecheck-gcc.h: a value of the wrong type
+ * for an option is an error in `make curl-typecheck`, part of `make
+ * check`), which end in a call of the function itself. dl_libs.c defines
+ * both functions; they pass the one value on to the library's, read from
+ * the arguments by the option's type as libcurl does. */
 #define curl_easy_cleanup   (*aw_dl_curl_fn.curl_easy_cleanup)
 #define curl_easy_escape    (*aw_dl_curl_fn.curl_easy_escape)
-#define curl_easy_getinfo   (*aw_dl_curl_fn.curl_easy_getinfo)
 #define curl_easy_init      (*aw_dl_curl_fn.curl_easy_init)
 #define curl_easy_perform   (*aw_dl_curl_fn.curl_easy_perform)
-#define curl_easy_setopt    (*aw_dl_curl_fn.curl_easy_setopt)
 #define curl_easy_strerror  (*aw_dl_curl_fn.curl_easy_strerror)
 #define curl_free           (*aw_dl_curl_fn.curl_free)
 #define curl_global_init    (*aw_dl_curl_fn.curl_global_init)

@@ -6,6 +6,8 @@
 #include "base/dl_stemmer.h"
 #include "base/dl_xml.h"
 
+#include <stdarg.h>
+
 /* One table entry per function: its name and the member of the pointer table
  * (CUR, defined per library below) that dlsym's answer goes into. */
 #define SYM_(f) {#f, &CUR.f},
@@ -24,6 +26,37 @@ static const aw_dl_sym_t pq_syms[] = {AW_DL_PQ_FUNCS(SYM_)};
 aw_dl_curl_fn_t CUR;
 static const aw_dl_sym_t curl_syms[] = {AW_DL_CURL_FUNCS(SYM_)};
 #undef CUR
+
+/* The two variadic curl functions, defined here so that curl.h's
+ * type-checking macros stay in force at every call (see dl_curl.h). Every
+ * option takes one value whose type its number range says (curl.h,
+ * CURLOPTTYPE_*); every info item one pointer. The parentheses keep the
+ * macros from expanding. */
+CURLcode(curl_easy_setopt)(CURL *c, CURLoption opt, ...) {
+    CURLcode (*set)(CURL *, CURLoption, ...) = aw_dl_curl_fn.curl_easy_setopt;
+    va_list ap;
+    va_start(ap, opt);
+    CURLcode rc;
+    if (opt < CURLOPTTYPE_OBJECTPOINT)
+        rc = set(c, opt, va_arg(ap, long));
+    else if (opt < CURLOPTTYPE_FUNCTIONPOINT || opt >= CURLOPTTYPE_BLOB)
+        rc = set(c, opt, va_arg(ap, void *));
+    else if (opt < CURLOPTTYPE_OFF_T)
+        rc = set(c, opt, va_arg(ap, void (*)(void)));
+    else
+        rc = set(c, opt, va_arg(ap, curl_off_t));
+    va_end(ap);
+    return rc;
+}
+
+CURLcode(curl_easy_getinfo)(CURL *c, CURLINFO info, ...) {
+    CURLcode (*get)(CURL *, CURLINFO, ...) = aw_dl_curl_fn.curl_easy_getinfo;
+    va_list ap;
+    va_start(ap, info);
+    CURLcode rc = get(c, info, va_arg(ap, void *));
+    va_end(ap);
+    return rc;
+}
 
 #define CUR aw_dl_xml_fn
 aw_dl_xml_fn_t CUR;
