@@ -36,6 +36,7 @@ typedef enum {
     OPT_ADMIN_TOKEN_FILE,
     OPT_PUBLIC_URL,
     OPT_VAR_DIR,
+    OPT_ATTACHMENT_STORE,
     OPT_PLATFORM_KEY,
     OPT_MAX_DATA,
     OPT_MAX_ATTACHMENT,
@@ -95,7 +96,10 @@ static const opt_t OPTS[] = {
     {OPT_PUBLIC_URL, "public-url", "AMTSWEG_PUBLIC_URL", "URL",
      "external base URL (default http://LISTEN)"},
     {OPT_VAR_DIR, "var-dir", "AMTSWEG_VAR_DIR", "DIR",
-     "state directory: encrypted attachments under DIR/attachments (default var)"},
+     "state directory: encrypted attachments under DIR/attachments (file store; default var)"},
+    {OPT_ATTACHMENT_STORE, "attachment-store", "AMTSWEG_ATTACHMENT_STORE", "file|database",
+     "where encrypted attachments go (default: database on PostgreSQL, so that nodes share them; "
+     "file on SQLite)"},
     {OPT_PLATFORM_KEY, "platform-key", "AMTSWEG_PLATFORM_KEY", "FILE",
      "PS512 private JWK (mode 0600) signing the event log (default: generated, in the database)"},
     {OPT_MAX_DATA, "max-data", "AMTSWEG_MAX_DATA", "BYTES",
@@ -210,6 +214,11 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
         break;
     case OPT_VAR_DIR:
         c->delivery.var_dir = v;
+        return 0;
+    case OPT_ATTACHMENT_STORE:
+        if (strcmp(v, "file") != 0 && strcmp(v, "database") != 0)
+            return aw_err_set(err, AW_EINVAL, "--%s: 'file' or 'database', not '%s'", name, v);
+        c->delivery.attachment_store = v;
         return 0;
     case OPT_PLATFORM_KEY:
         c->delivery.platform_key_file = v;

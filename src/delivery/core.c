@@ -466,7 +466,17 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
     mkdir_p(d->attach_dir);
     struct stat st;
     int rc = 0;
-    if (stat(d->attach_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(d->attach_dir, W_OK) != 0)
+    const char *as = cfg->attachment_store;
+    if (!as || !*as)
+        d->blobs_db = strcmp(aw_store_engine_name(store), "postgres") == 0;
+    else if (strcmp(as, "database") == 0)
+        d->blobs_db = true;
+    else if (strcmp(as, "file") != 0)
+        rc = aw_err_set(err, AW_EINVAL,
+                        "delivery: --attachment-store must be 'file' or 'database', not '%s'", as);
+    /* the directory also with the database store: files of earlier uploads */
+    if (rc == 0 &&
+        (stat(d->attach_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(d->attach_dir, W_OK) != 0))
         rc = aw_err_set(err, AW_EIO, "delivery: cannot use %s as attachment directory: %s",
                         d->attach_dir, strerror(errno));
     /* An existing key is loaded now; a missing one is generated on first
@@ -564,4 +574,5 @@ void aw_delivery_purge_totals(aw_delivery_t *d, aw_delivery_purge_stats_t *out) 
     out->auto_rejected = atomic_load(&d->tot_rejected);
     out->content_purged = atomic_load(&d->tot_purged);
     out->events_deleted = atomic_load(&d->tot_events);
+    out->blobs_swept = atomic_load(&d->tot_blobs_swept);
 }

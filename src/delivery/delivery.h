@@ -7,13 +7,15 @@
  *
  * What it promises:
  *  - Only ciphertext is stored: submission data and metadata as compact JWE
- *    in the store, attachments as JWE files under <var_dir>/attachments.
+ *    in the store, attachments as JWE in the store (attachment_store
+ *    "database") or as files under <var_dir>/attachments ("file").
  *    Nothing of a submission's content is ever logged.
  *  - A 2xx reply means the submission, its state and its event are committed
  *    (store durability); the platform's SET for the event is signed after
  *    the commit (outbox worker, or the first reader of the case's log), so
- *    every event log a client reads is complete and signed — and for attachments the file is
- * fsynced and renamed before the commit.
+ *    every event log a client reads is complete and signed. An attachment's
+ *    file is fsynced and renamed, or its blob's chunks are written, before
+ *    the commit that records it.
  *  - Every input is bounded (limits in aw_delivery_config_t); beyond a size
  *    limit the answer is 413, never 5xx.
  *  - Client secrets and bearer tokens are stored hashed (PBKDF2-SHA256 for
@@ -35,6 +37,8 @@
 
 typedef struct aw_delivery_config {
     const char *var_dir;           /* attachments and (optional) key files; default "var" */
+    const char *attachment_store;  /* "file" (under var_dir) or "database"; NULL: database on
+                                      PostgreSQL (nodes share it), file on SQLite */
     const char *public_url;        /* iss of the platform's SETs; NULL: "amtsweg" */
     const char *platform_key_file; /* PS512 private JWK (mode 0600); NULL: kept in the store */
     size_t max_data_bytes;         /* encryptedData token; default 10 MB */
@@ -88,6 +92,7 @@ typedef struct aw_delivery_purge_stats {
     int64_t auto_rejected;     /* unfetched/undecided submissions rejected by the platform */
     int64_t content_purged;    /* decided submissions whose ciphertext was deleted */
     int64_t events_deleted;    /* events older than events_ttl */
+    int64_t blobs_swept;       /* attachment blobs no attachment points at (broken-off uploads) */
 } aw_delivery_purge_stats_t;
 
 /* Applies the deadlines as of now_ms (injectable for tests). Idempotent.

@@ -666,11 +666,12 @@ static void h_stats(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_delivery_purge_stats_t t;
     aw_delivery_purge_totals(d, &t);
     aw_http_resp_json(resp, 200,
-                      json_pack("{s:o,s:{s:I,s:I,s:I,s:I}}", "submissions", states, "purge",
+                      json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "submissions", states, "purge",
                                 "incompletePurged", (json_int_t)t.incomplete_purged, "autoRejected",
                                 (json_int_t)t.auto_rejected, "contentPurged",
                                 (json_int_t)t.content_purged, "eventsDeleted",
-                                (json_int_t)t.events_deleted));
+                                (json_int_t)t.events_deleted, "blobsSwept",
+                                (json_int_t)t.blobs_swept));
 }
 
 /* Prometheus text for the delivery service, appended to GET /metrics. */
@@ -691,9 +692,13 @@ static void write_metrics(void *ctx, aw_buf_t *out) {
         "amtsweg_delivery_auto_rejected_total %lld\n"
         "# HELP amtsweg_delivery_events_deleted_total Events older than the retention.\n"
         "# TYPE amtsweg_delivery_events_deleted_total counter\n"
-        "amtsweg_delivery_events_deleted_total %lld\n",
+        "amtsweg_delivery_events_deleted_total %lld\n"
+        "# HELP amtsweg_delivery_blobs_swept_total Attachment contents in the database that no "
+        "attachment pointed at (uploads that broke off), deleted.\n"
+        "# TYPE amtsweg_delivery_blobs_swept_total counter\n"
+        "amtsweg_delivery_blobs_swept_total %lld\n",
         (long long)t.incomplete_purged, (long long)t.content_purged, (long long)t.auto_rejected,
-        (long long)t.events_deleted);
+        (long long)t.events_deleted, (long long)t.blobs_swept);
     aw_buf_printf(
         &b,
         "# HELP amtsweg_delivery_unsigned_events Events committed and not signed yet (estimate).\n"

@@ -29,6 +29,8 @@ struct aw_delivery {
     pthread_mutex_t key_mu;
     char iss[512];
     char attach_dir[4096];
+    bool blobs_db; /* new attachments go into the database (blob.c), not attach_dir */
+    _Atomic int64_t tot_blobs_swept;
     aw_worker_t *worker;
     struct dl_signer *signer; /* NULL unless cfg.sign_worker and started */
     aw_ratelimit_t token_rl;  /* POST /token per client address */
@@ -166,6 +168,7 @@ typedef struct dl_sub {
     struct dl_att {
         char id[AW_UUID_STRLEN + 1];
         char *tag, *digest;
+        char *blob; /* the content's blob in the database, NULL: a file */
         int64_t size;
     } * att;
 } dl_sub_t;
@@ -181,6 +184,30 @@ void dl_attachment_path(const aw_delivery_t *d, const char *sub_id, const char *
 void dl_attachment_dir(const aw_delivery_t *d, const char *sub_id, char *out, size_t cap);
 /* Removes a submission's attachment directory (best effort). */
 void dl_attachments_remove(const aw_delivery_t *d, const char *sub_id);
+
+/* blob.c: attachment content in the database (--attachment-store database) */
+#define DL_BLOB_CHUNK (256 * 1024)
+typedef struct dl_blob_writer dl_blob_writer_t;
+/* Registers a new blob for an upload to sub_id (committed at once). */
+int dl_blob_begin(aw_delivery_t *d, const char *sub_id, dl_blob_writer_t **out, aw_err_t *err);
+/* Appends; each full chunk is stored in a transaction of its own. */
+int dl_blob_write(dl_blob_writer_t *w, const char *data, size_t len, aw_err_t *err);
+/* Stores what is buffered; call before the transaction that records the blob. */
+int dl_blob_flush(dl_blob_writer_t *w, aw_err_t *err);
+const char *dl_blob_id(const dl_blob_writer_t *w);
+/* The blob was recorded: dl_blob_free keeps it. */
+void dl_blob_keep(dl_blob_writer_t *w);
+/* Frees w and, unless kept, deletes the blob (best effort; the purge sweeps
+ * what is left). NULL is a no-op. */
+void dl_blob_free(dl_blob_writer_t *w);
+int dl_blob_delete_in(aw_tx_t *tx, const char *blob_id, aw_err_t *err);
+int dl_blobs_delete_submission_in(aw_tx_t *tx, const char *sub_id, aw_err_t *err);
+/* Deletes blobs older than cutoff_ms that no attachment row points at. */
+int dl_blob_sweep(aw_delivery_t *d, int64_t cutoff_ms, int64_t *swept, aw_err_t *err);
+/* 200 streaming the blob (size bytes) from the database; an error when its
+ * first chunk cannot be read (nothing is sent then). */
+int dl_blob_respond(aw_delivery_t *d, aw_http_resp_t *resp, const char *blob_id, uint64_t size,
+                    aw_err_t *err);
 
 /* purge.c / callback jobs */
 int dl_job_callback(void *ctx, const aw_outbox_job_t *job, aw_err_t *err);

@@ -66,6 +66,7 @@ static int transition(aw_delivery_t *d, const pair_t *p, const char *update_sql,
             if (drop_files)
                 rc = aw_sql_exec(tx, "DELETE FROM delivery_attachments WHERE submission_id = $1",
                                  NULL, err, "t", p->id);
+            if (rc == 0 && drop_files) rc = dl_blobs_delete_submission_in(tx, p->id, err);
             if (rc == 0)
                 rc = dl_event_record(tx, p->id, p->case_id, event, jti, set.data, false, now, err);
         }
@@ -195,16 +196,23 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
         }
         st.events_deleted = ch;
     }
+    /* 5. attachment blobs nothing points at: uploads that broke off in a
+     * node that died (the others deleted their own), older than any upload
+     * can be */
+    if (rc == 0) rc = dl_blob_sweep(d, now - d->cfg.incomplete_ttl_s * 1000, &st.blobs_swept, err);
+    atomic_fetch_add(&d->tot_blobs_swept, st.blobs_swept);
     atomic_fetch_add(&d->tot_incomplete, st.incomplete_purged);
     atomic_fetch_add(&d->tot_rejected, st.auto_rejected);
     atomic_fetch_add(&d->tot_purged, st.content_purged);
     atomic_fetch_add(&d->tot_events, st.events_deleted);
-    if (st.incomplete_purged || st.auto_rejected || st.content_purged || st.events_deleted)
+    if (st.incomplete_purged || st.auto_rejected || st.content_purged || st.events_deleted ||
+        st.blobs_swept)
         aw_log_info("delivery.purge",
                     "incomplete_purged=%lld auto_rejected=%lld content_purged=%lld "
-                    "events_deleted=%lld",
+                    "events_deleted=%lld blobs_swept=%lld",
                     (long long)st.incomplete_purged, (long long)st.auto_rejected,
-                    (long long)st.content_purged, (long long)st.events_deleted);
+                    (long long)st.content_purged, (long long)st.events_deleted,
+                    (long long)st.blobs_swept);
     if (stats) *stats = st;
     return rc;
 }

@@ -43,6 +43,7 @@ void dl_sub_clear(dl_sub_t *s) {
     for (size_t i = 0; i < s->n_att; i++) {
         free(s->att[i].tag);
         free(s->att[i].digest);
+        free(s->att[i].blob);
     }
     free(s->att);
     memset(s, 0, sizeof *s);
@@ -91,7 +92,7 @@ int dl_sub_get(aw_tx_t *tx, const char *id, dl_sub_t *out, aw_err_t *err) {
     aw_sql_done(q);
     if (rc == 0 && !oom) {
         rc = aw_sql_query(tx,
-                          "SELECT id, tag, digest, size FROM delivery_attachments"
+                          "SELECT id, tag, digest, size, blob_id FROM delivery_attachments"
                           " WHERE submission_id = $1 ORDER BY position",
                           &q, err, "t", id);
         if (rc == 0) {
@@ -112,6 +113,7 @@ int dl_sub_get(aw_tx_t *tx, const char *id, dl_sub_t *out, aw_err_t *err) {
                 a->tag = aw_sql_col_strdup(q, 1, &oom);
                 a->digest = aw_sql_col_strdup(q, 2, &oom);
                 a->size = col_i64(q, 3);
+                a->blob = aw_sql_col_strdup(q, 4, &oom);
             }
             aw_sql_done(q);
             if (rc > 0) rc = 0;
@@ -344,6 +346,7 @@ typedef struct upload {
     char sid[AW_UUID_STRLEN + 1], aid[AW_UUID_STRLEN + 1];
     int fd;
     char tmp[4500];
+    dl_blob_writer_t *bw; /* the database store: the blob being written */
     aw_jwe_stream_t *js;
     EVP_MD_CTX *md;
     uint64_t size;
@@ -355,6 +358,7 @@ static void upload_cleanup(aw_http_req_t *req) {
     if (!u) return;
     if (u->fd >= 0) close(u->fd);
     if (u->tmp[0]) unlink(u->tmp);
+    dl_blob_free(u->bw); /* deleted unless recorded */
     aw_jwe_stream_free(u->js);
     EVP_MD_CTX_free(u->md);
     free(u);
@@ -423,6 +427,17 @@ static int upload_begin(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *re
         return refuse(u, resp, 409, DL_PROBLEM("submission-state-invalid"),
                       "Submission state invalid",
                       "the submission was already submitted; attachments can no longer change");
+    u->md = EVP_MD_CTX_new();
+    if (!u->md || !EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) ||
+        aw_jwe_stream_new(NULL, d->cfg.max_attachment_bytes, 0, NULL, NULL, &u->js, &err))
+        return refuse(u, resp, 503, "service-unavailable", "Service Unavailable", "out of memory");
+    if (d->blobs_db) {
+        if (dl_blob_begin(d, u->sid, &u->bw, &err)) {
+            dl_store_error(resp, &err);
+            return u->status = resp->status;
+        }
+        return 0;
+    }
     char dir[4200];
     dl_attachment_dir(d, u->sid, dir, sizeof dir);
     mkdir(dir, 0700);
@@ -436,10 +451,6 @@ static int upload_begin(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *re
         return refuse(u, resp, 500, "internal-error", "Internal Server Error",
                       "the attachment could not be stored");
     }
-    u->md = EVP_MD_CTX_new();
-    if (!u->md || !EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) ||
-        aw_jwe_stream_new(NULL, d->cfg.max_attachment_bytes, 0, NULL, NULL, &u->js, &err))
-        return refuse(u, resp, 503, "service-unavailable", "Service Unavailable", "out of memory");
     return 0;
 }
 
@@ -462,6 +473,13 @@ static int upload_chunk(aw_http_req_t *req, aw_http_resp_t *resp, const char *da
         return u->status = 400;
     }
     EVP_DigestUpdate(u->md, data, len);
+    if (u->bw) {
+        if (dl_blob_write(u->bw, data, len, &err)) {
+            dl_store_error(resp, &err);
+            return u->status = resp->status;
+        }
+        return 0;
+    }
     size_t off = 0;
     while (off < len) {
         ssize_t w = write(u->fd, data + off, len - off);
@@ -472,6 +490,30 @@ static int upload_chunk(aw_http_req_t *req, aw_http_resp_t *resp, const char *da
                           "Internal Server Error", "the attachment could not be stored");
         }
         off += (size_t)w;
+    }
+    return 0;
+}
+
+/* The file store: the temporary file becomes the attachment's file
+ * (fsynced, renamed, directory fsynced) at path. */
+static int file_store(aw_delivery_t *d, upload_t *u, const char *digest, char *path, size_t cap) {
+    char dir[4200];
+    dl_attachment_path(d, u->sid, u->aid, digest, path, cap);
+    dl_attachment_dir(d, u->sid, dir, sizeof dir);
+    int rc = fsync(u->fd) != 0 ? -1 : 0;
+    if (close(u->fd) != 0) rc = -1;
+    u->fd = -1;
+    if (rc == 0 && rename(u->tmp, path) != 0) rc = -1;
+    if (rc) {
+        aw_log_error("delivery.attachment", "action=store outcome=failed errno=%d", errno);
+        path[0] = 0;
+        return rc;
+    }
+    u->tmp[0] = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
     return 0;
 }
@@ -495,26 +537,12 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
     EVP_DigestFinal_ex(u->md, md, &ml);
     char digest[65];
     aw_hex_encode(md, 32, digest);
-    char path[4500], dir[4200];
-    dl_attachment_path(d, u->sid, u->aid, digest, path, sizeof path);
-    dl_attachment_dir(d, u->sid, dir, sizeof dir);
-    if (fsync(u->fd) != 0 || close(u->fd) != 0) {
-        u->fd = -1;
+    char path[4500] = "";
+    if (u->bw ? dl_blob_flush(u->bw, &err) != 0
+              : file_store(d, u, digest, path, sizeof path) != 0) {
         dl_problem(resp, 500, "internal-error", "Internal Server Error",
                    "the attachment could not be stored");
         return;
-    }
-    u->fd = -1;
-    if (rename(u->tmp, path) != 0) {
-        dl_problem(resp, 500, "internal-error", "Internal Server Error",
-                   "the attachment could not be stored");
-        return;
-    }
-    u->tmp[0] = 0;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
     }
     /* record it; the state must still be incomplete */
     aw_tx_t *tx;
@@ -525,12 +553,13 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
         aw_store_rollback(tx);
         return dl_store_error(resp, &err);
     }
-    char *old_digest = NULL;
+    char *old_digest = NULL, *old_blob = NULL;
     int64_t others = 0;
     for (size_t i = 0; i < s.n_att; i++) {
-        if (strcmp(s.att[i].id, u->aid) == 0)
+        if (strcmp(s.att[i].id, u->aid) == 0) {
             old_digest = s.att[i].digest ? strdup(s.att[i].digest) : NULL;
-        else
+            old_blob = s.att[i].blob ? strdup(s.att[i].blob) : NULL;
+        } else
             others += s.att[i].size;
     }
     bool incomplete = strcmp(s.state, "incomplete") == 0;
@@ -538,32 +567,39 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
     if (!incomplete) {
         aw_store_rollback(tx);
         free(old_digest);
+        free(old_blob);
         dl_problem(resp, 409, DL_PROBLEM("submission-state-invalid"), "Submission state invalid",
                    "the submission was submitted meanwhile; attachments can no longer change");
         return;
     }
     if ((uint64_t)others + u->size > d->cfg.max_submission_bytes) {
         aw_store_rollback(tx);
-        if (!old_digest || strcmp(old_digest, digest)) unlink(path);
+        if (!u->bw && (!old_digest || strcmp(old_digest, digest))) unlink(path);
         free(old_digest);
+        free(old_blob);
         dl_problem(resp, 413, DL_PROBLEM("submission-too-large"), "Submission too large",
                    "all attachments together would exceed the configured limit");
         return;
     }
     rc = aw_sql_exec(tx,
                      "UPDATE delivery_attachments SET tag = $1, size = $2, digest = $3,"
-                     " uploaded_at = $4 WHERE submission_id = $5 AND id = $6",
-                     NULL, &err, "tItItt", tag, (int64_t)u->size, digest, aw_time_now_ms(), u->sid,
-                     u->aid);
+                     " uploaded_at = $4, blob_id = $5 WHERE submission_id = $6 AND id = $7",
+                     NULL, &err, "tItIttt", tag, (int64_t)u->size, digest, aw_time_now_ms(),
+                     u->bw ? dl_blob_id(u->bw) : NULL, u->sid, u->aid);
+    /* the content it replaces: a blob goes with this commit */
+    if (rc == 0 && old_blob) rc = dl_blob_delete_in(tx, old_blob, &err);
     if (rc == 0)
         rc = aw_store_commit(tx, &err);
     else
         aw_store_rollback(tx);
+    free(old_blob);
     if (rc) {
         free(old_digest);
         return dl_store_error(resp, &err);
     }
-    if (old_digest && strcmp(old_digest, digest)) {
+    if (u->bw) dl_blob_keep(u->bw);
+    /* a replaced file (same digest, file store: the same file) */
+    if (old_digest && !old_blob && (u->bw || strcmp(old_digest, digest))) {
         char op[4500];
         dl_attachment_path(d, u->sid, u->aid, old_digest, op, sizeof op);
         unlink(op);

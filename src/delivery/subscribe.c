@@ -170,6 +170,17 @@ static void h_get_attachment(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
                    "the submission has no attachment with this id");
         return;
     }
+    if (a->blob) {
+        aw_err_t err;
+        char blob[AW_UUID_STRLEN + 1];
+        snprintf(blob, sizeof blob, "%s", a->blob);
+        uint64_t size = (uint64_t)a->size;
+        dl_sub_clear(&s);
+        if (dl_blob_respond(d, resp, blob, size, &err))
+            dl_problem(resp, 500, "internal-error", "Internal Server Error",
+                       "the attachment could not be read");
+        return;
+    }
     char path[4500];
     dl_attachment_path(d, s.id, a->id, a->digest, path, sizeof path);
     dl_sub_clear(&s);

@@ -101,6 +101,10 @@ struct aw_http_resp {
     bool has_file; /* aw_http_resp_file: the body is streamed from file_fd */
     int file_fd;
     uint64_t file_size;
+    /* aw_http_resp_stream: the body comes from stream_fn (file_size bytes) */
+    long long (*stream_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
 };
 
 /* Request accessors (values live as long as the request). */
@@ -122,6 +126,15 @@ void aw_http_resp_text(aw_http_resp_t *resp, int status, const char *content_typ
  * dropped. */
 void aw_http_resp_file(aw_http_resp_t *resp, int status, const char *content_type, int fd,
                        uint64_t size);
+/* Streams `size` bytes produced by fn as the body: fn(ctx, pos, buf, max)
+ * is called in order from pos 0 and returns how many bytes (1..max) it put
+ * into buf, or -1 on an error (the connection is then closed: the client
+ * sees a body shorter than Content-Length). free_fn(ctx) runs once when the
+ * response is done, replaced or dropped. For content that is neither in
+ * memory nor in one file (attachments in the database). */
+void aw_http_resp_stream(aw_http_resp_t *resp, int status, const char *content_type, uint64_t size,
+                         long long (*fn)(void *ctx, uint64_t pos, char *buf, size_t max),
+                         void (*free_fn)(void *ctx), void *ctx);
 /* Serialises json (steals the reference). */
 void aw_http_resp_json(aw_http_resp_t *resp, int status, json_t *json);
 /* problem+json; `type` as in problem.h; detail is printf-formatted. */

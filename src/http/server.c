@@ -216,6 +216,12 @@ static void drop_file(aw_http_resp_t *resp) {
         resp->has_file = false;
         resp->file_fd = -1;
     }
+    if (resp->stream_fn) {
+        if (resp->stream_free) resp->stream_free(resp->stream_ctx);
+        resp->stream_fn = NULL;
+        resp->stream_free = NULL;
+        resp->stream_ctx = NULL;
+    }
 }
 
 void aw_http_resp_file(aw_http_resp_t *resp, int status, const char *content_type, int fd,
@@ -227,6 +233,39 @@ void aw_http_resp_file(aw_http_resp_t *resp, int status, const char *content_typ
     resp->has_file = true;
     resp->file_fd = fd;
     resp->file_size = size;
+}
+
+void aw_http_resp_stream(aw_http_resp_t *resp, int status, const char *content_type, uint64_t size,
+                         long long (*fn)(void *ctx, uint64_t pos, char *buf, size_t max),
+                         void (*free_fn)(void *ctx), void *ctx) {
+    drop_file(resp);
+    aw_buf_reset(&resp->body);
+    resp->status = status;
+    resp->content_type = content_type;
+    resp->stream_fn = fn;
+    resp->stream_free = free_fn;
+    resp->stream_ctx = ctx;
+    resp->file_size = size;
+}
+
+/* MHD's side of aw_http_resp_stream. */
+typedef struct {
+    long long (*fn)(void *ctx, uint64_t pos, char *buf, size_t max);
+    void (*free_fn)(void *ctx);
+    void *ctx;
+} stream_t;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    stream_t *s = cls;
+    long long n = s->fn(s->ctx, pos, buf, max);
+    if (n <= 0 || (size_t)n > max) return MHD_CONTENT_READER_END_WITH_ERROR;
+    return (ssize_t)n;
+}
+
+static void stream_done(void *cls) {
+    stream_t *s = cls;
+    if (s->free_fn) s->free_fn(s->ctx);
+    free(s);
 }
 
 void aw_http_resp_text(aw_http_resp_t *resp, int status, const char *content_type, const char *data,
@@ -596,6 +635,21 @@ static enum MHD_Result queue(struct aw_http__priv *p) {
             return MHD_NO;
         }
         r->has_file = false; /* MHD owns the fd now */
+    } else if (r->stream_fn) {
+        stream_t *st = malloc(sizeof *st);
+        if (st)
+            *st = (stream_t){.fn = r->stream_fn, .free_fn = r->stream_free, .ctx = r->stream_ctx};
+        mr = st ? MHD_create_response_from_callback(r->file_size, 64 * 1024, stream_read, st,
+                                                    stream_done)
+                : NULL;
+        if (!mr) {
+            free(st);
+            drop_file(r);
+            return MHD_NO;
+        }
+        r->stream_fn = NULL; /* MHD owns the stream now */
+        r->stream_free = NULL;
+        r->stream_ctx = NULL;
     } else {
         size_t len;
         char *body = aw_buf_take(&r->body, &len);

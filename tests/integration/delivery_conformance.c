@@ -199,26 +199,6 @@ TEST(conf_other_alg_enc_refused) {
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
 
-static char *last_event(dl_env_t *e, const char *cid, const char *token) {
-    json_t *log = dl_events(e, token, cid);
-    ASSERT_GE(json_array_size(log), 1);
-    const char *tok = json_string_value(json_array_get(log, json_array_size(log) - 1));
-    json_t *hdr = NULL;
-    aw_err_t err;
-    /* the payload as text (signature checked elsewhere) */
-    const char *p1 = strchr(tok, '.') + 1;
-    const char *p2 = strchr(p1, '.');
-    unsigned char buf[8192];
-    size_t n = 0;
-    ASSERT_EQ(aw_b64url_decode(p1, (size_t)(p2 - p1), buf, &n), 0);
-    (void)hdr, (void)err;
-    json_decref(log);
-    char *s = malloc(n + 1);
-    memcpy(s, buf, n);
-    s[n] = 0;
-    return s;
-}
-
 DL_TEST_BOTH(conf_data_hash_mismatch_rejected_by_inbox, 120) {
     dl_env_t e;
     dl_setup(&e, NULL, extra);
@@ -230,7 +210,7 @@ DL_TEST_BOTH(conf_data_hash_mismatch_rejected_by_inbox, 120) {
     char out[700];
     snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
     ASSERT_EQ(dl_inbox(&e, out), 0);
-    char *ev = last_event(&e, s.cid, e.stoken);
+    char *ev = dl_last_event(&e, s.cid, e.stoken);
     ASSERT_CONTAINS(ev, "reject-submission");
     ASSERT_CONTAINS(ev, "https://schema.fitko.de/fit-connect/events/problems/hash-mismatch");
     ASSERT_CONTAINS(ev, "\"instance\":\"data\"");
@@ -255,7 +235,7 @@ TEST_T(conf_attachment_hash_mismatch_rejected_by_inbox, 120) {
     char out[700];
     snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
     ASSERT_EQ(dl_inbox(&e, out), 0);
-    char *ev = last_event(&e, s.cid, e.stoken);
+    char *ev = dl_last_event(&e, s.cid, e.stoken);
     ASSERT_CONTAINS(ev, "reject-submission");
     ASSERT_CONTAINS(ev, "hash-mismatch");
     ASSERT_CONTAINS(ev, "\"instance\":\"attachment:" A1 "\"");
@@ -292,7 +272,7 @@ TEST_T(conf_duplicate_json_keys_in_metadata_refused, 120) {
     char out[700];
     snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
     ASSERT_EQ(dl_inbox(&e, out), 0);
-    char *ev = last_event(&e, s2.cid, e.stoken);
+    char *ev = dl_last_event(&e, s2.cid, e.stoken);
     ASSERT_CONTAINS(ev, "reject-submission");
     ASSERT_CONTAINS(ev, "invalid-metadata");
     free(ev);
@@ -695,10 +675,10 @@ TEST_T(conf_inbox_validates_data_against_fim_schema, 120) {
                         aw_test_bin(), e.srv.port, e.sub_id, e.sub_secret, e.dest, aw_test_srcdir(),
                         aw_test_srcdir(), out, aw_test_srcdir(), aw_test_tmpdir());
     ASSERT_EQ(rc, 0);
-    char *ev = last_event(&e, ok.cid, e.stoken);
+    char *ev = dl_last_event(&e, ok.cid, e.stoken);
     ASSERT_CONTAINS(ev, "accept-submission");
     free(ev);
-    ev = last_event(&e, bad.cid, e.stoken);
+    ev = dl_last_event(&e, bad.cid, e.stoken);
     ASSERT_CONTAINS(ev, "reject-submission");
     ASSERT_CONTAINS(ev, "schema-violation");
     free(ev);

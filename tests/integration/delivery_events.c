@@ -2,29 +2,12 @@
  * server with the signing worker switched off, the events are durable but
  * unsigned until the log is read, and the reader then gets them signed. */
 #include "delivery_helpers.h"
-#include "store/sql.h"
-#include "store/store.h"
 
 static int64_t unsigned_events(const char *cid) {
     char db[700];
     snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
-    aw_store_t *st;
-    aw_err_t err;
-    ASSERT_MSG(aw_store_open(db, NULL, &st, &err) == 0, "%s", err.msg);
-    aw_tx_t *tx;
-    ASSERT_MSG(aw_store_begin(st, AW_TX_READ, &tx, &err) == 0, "%s", err.msg);
-    aw_sql_t *q;
-    ASSERT_MSG(aw_sql_query(tx,
-                            "SELECT COUNT(*) FROM delivery_events WHERE case_id = $1"
-                            " AND token = ''",
-                            &q, &err, "t", cid) == 0,
-               "%s", err.msg);
-    ASSERT_EQ(aw_sql_step(q, &err), 1);
-    int64_t n = aw_sql_col_int64(q, 0);
-    aw_sql_done(q);
-    aw_store_rollback(tx);
-    aw_store_close(st);
-    return n;
+    return dl_db_count(db, "SELECT COUNT(*) FROM delivery_events WHERE case_id = $1 AND token = ''",
+                       cid);
 }
 
 TEST_T(delivery_events_signed_on_read_without_worker, 120) {

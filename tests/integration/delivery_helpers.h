@@ -21,6 +21,8 @@
 #include "jose/jwe.h"
 #include "jose/jwk.h"
 #include "jose/set.h"
+#include "store/sql.h"
+#include "store/store.h"
 #include "test.h"
 
 #define DL_ADMIN      "0123456789abcdef-test-token"
@@ -282,6 +284,21 @@ static inline int dl_submit_tokens(dl_env_t *e, const dl_sub_t *s, const char *m
     return st;
 }
 
+/* The final PUT: seals data and metadata (meta_override, or metadata
+ * naming the attachment plaintexts); returns its status. */
+static inline int dl_submit_sealed(dl_env_t *e, dl_sub_t *s, const char *data,
+                                   const char *meta_override, const char *const *att_ids,
+                                   const char *const *att_pt, int n) {
+    char *meta = meta_override ? strdup(meta_override) : dl_metadata(data, att_ids, att_pt, n);
+    char *em = dl_seal(meta, strlen(meta), s->mtag);
+    char *ed = dl_seal(data, strlen(data), s->dtag);
+    int st = dl_submit_tokens(e, s, em, ed, NULL);
+    free(meta);
+    free(em);
+    free(ed);
+    return st;
+}
+
 /* The whole sender flow; returns the final PUT status. */
 static inline int dl_send(dl_env_t *e, const char *data, const char *meta_override,
                           const char *const *att_ids, const char *const *att_pt, int n,
@@ -293,14 +310,7 @@ static inline int dl_send(dl_env_t *e, const char *data, const char *meta_overri
         ASSERT_EQ(dl_put_attachment(e, s, att_ids[i], t), 204);
         free(t);
     }
-    char *meta = meta_override ? strdup(meta_override) : dl_metadata(data, att_ids, att_pt, n);
-    char *em = dl_seal(meta, strlen(meta), s->mtag);
-    char *ed = dl_seal(data, strlen(data), s->dtag);
-    int st = dl_submit_tokens(e, s, em, ed, NULL);
-    free(meta);
-    free(em);
-    free(ed);
-    return st;
+    return dl_submit_sealed(e, s, data, meta_override, att_ids, att_pt, n);
 }
 
 /* Runs `amtsweg inbox --once`; returns its exit status. */
@@ -351,6 +361,54 @@ static inline int dl_post_set(dl_env_t *e, const char *key_set, const char *iss,
     if (resp_body) *resp_body = strdup(r.body ? r.body : "");
     aw_tc_resp_free(&r);
     return st;
+}
+
+/* The payload of the last SET in a case's log, as text (malloc'd; the
+ * signature is checked elsewhere). */
+static inline char *dl_last_event(dl_env_t *e, const char *cid, const char *token) {
+    json_t *log = dl_events(e, token, cid);
+    ASSERT_GE(json_array_size(log), 1);
+    const char *tok = json_string_value(json_array_get(log, json_array_size(log) - 1));
+    const char *p1 = strchr(tok, '.') + 1;
+    const char *p2 = strchr(p1, '.');
+    unsigned char buf[8192];
+    size_t n = 0;
+    ASSERT_EQ(aw_b64url_decode(p1, (size_t)(p2 - p1), buf, &n), 0);
+    json_decref(log);
+    char *s = malloc(n + 1);
+    memcpy(s, buf, n);
+    s[n] = 0;
+    return s;
+}
+
+/* Runs the inbox once against e's server into <tmpdir>/inbox and checks
+ * that the case's last event (read through `log`) is accept-submission. */
+static inline void dl_inbox_accepts(dl_env_t *e, dl_env_t *log, const char *cid) {
+    char out[700];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    ASSERT_EQ(dl_inbox(e, out), 0);
+    char *ev = dl_last_event(log, cid, log->stoken);
+    ASSERT_CONTAINS(ev, "accept-submission");
+    free(ev);
+}
+
+/* COUNT-style query on the server's database (SQLite file or URL, opened
+ * next to the running server): the first column of the one row; sql takes
+ * arg as $1. */
+static inline int64_t dl_db_count(const char *db, const char *sql, const char *arg) {
+    aw_store_t *st;
+    aw_err_t err;
+    ASSERT_MSG(aw_store_open(db, NULL, &st, &err) == 0, "%s", err.msg);
+    aw_tx_t *tx;
+    ASSERT_MSG(aw_store_begin(st, AW_TX_READ, &tx, &err) == 0, "%s", err.msg);
+    aw_sql_t *q;
+    ASSERT_MSG(aw_sql_query(tx, sql, &q, &err, "t", arg) == 0, "%s", err.msg);
+    ASSERT_EQ(aw_sql_step(q, &err), 1);
+    int64_t n = aw_sql_col_int64(q, 0);
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    aw_store_close(st);
+    return n;
 }
 
 #endif

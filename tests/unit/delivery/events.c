@@ -14,28 +14,7 @@
 #include "jose/set.h"
 #include "store/outbox.h"
 #include "store/sql.h"
-
-static aw_delivery_t *service(store_fixture_t *f, aw_delivery_config_t *cfg) {
-    char pk[700], var[700];
-    snprintf(pk, sizeof pk, "%s/pk.jwk", aw_test_tmpdir());
-    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
-    ASSERT_EQ(aw_test_sh("cp %s/tests/data/jose/b/sig.private.jwk %s && chmod 600 %s",
-                         aw_test_srcdir(), pk, pk),
-              0);
-    aw_delivery_config_defaults(cfg);
-    cfg->var_dir = strdup(var);
-    cfg->platform_key_file = strdup(pk);
-    aw_delivery_t *d;
-    aw_err_t err;
-    ASSERT_OK(aw_delivery_new(cfg, f->st, NULL, &d, &err), &err);
-    return d;
-}
-
-static void done(aw_delivery_t *d, aw_delivery_config_t *cfg) {
-    aw_delivery_free(d);
-    free((char *)cfg->var_dir);
-    free((char *)cfg->platform_key_file);
-}
+#include "service.h"
 
 /* Commits n_sub submissions' create + submit events unsigned, like announce
  * and submit do, under case ids "…000c<k>" (k < n_case). */
@@ -115,7 +94,7 @@ static void all_signed_correctly(store_fixture_t *f, int64_t want) {
 
 STORE_TEST(events_are_committed_unsigned_and_signed_by_the_signer) {
     aw_delivery_config_t cfg;
-    aw_delivery_t *d = service(f, &cfg);
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     int64_t t0 = 1700000000000LL;
     pending(f, 3, 3, t0);
     ASSERT_EQ(count(f, "token = ''"), 6);
@@ -131,14 +110,14 @@ STORE_TEST(events_are_committed_unsigned_and_signed_by_the_signer) {
     ASSERT_EQ(n, 0);
     ASSERT_EQ(count(f, "token = ''"), 0);
     all_signed_correctly(f, 6);
-    done(d, &cfg);
+    dl_test_service_free(d, &cfg);
 }
 
 /* More than one batch: each transaction stores the previous batch and
  * claims the next; every event ends signed once, nothing stays claimed. */
 STORE_TEST(the_signer_pipelines_batches) {
     aw_delivery_config_t cfg;
-    aw_delivery_t *d = service(f, &cfg);
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     pending(f, 25, 5, aw_time_now_ms());
     aw_err_t err;
     int64_t n = -1;
@@ -146,14 +125,14 @@ STORE_TEST(the_signer_pipelines_batches) {
     ASSERT_EQ(n, 50);
     ASSERT_EQ(count(f, "token = '' OR sign_owner IS NOT NULL"), 0);
     all_signed_correctly(f, 50);
-    done(d, &cfg);
+    dl_test_service_free(d, &cfg);
 }
 
 /* A legacy sign job (databases from before the signer) completes without
  * doing anything itself. */
 STORE_TEST(a_legacy_sign_job_is_dropped) {
     aw_delivery_config_t cfg;
-    aw_delivery_t *d = service(f, &cfg);
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     aw_tx_t *tx;
     aw_err_t err;
     ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
@@ -167,7 +146,7 @@ STORE_TEST(a_legacy_sign_job_is_dropped) {
     ASSERT_OK(aw_store_stats(f->st, &st, &err), &err);
     ASSERT_EQ(st.outbox_pending + st.outbox_dead, 0);
     aw_worker_free(w);
-    done(d, &cfg);
+    dl_test_service_free(d, &cfg);
 }
 
 /* Can this process put a thread at SCHED_IDLE? (containers may forbid it) */
@@ -182,7 +161,7 @@ static void *probe_idle(void *arg) {
  * signed, nothing stays claimed. */
 STORE_TEST_T(signer_threads_sign_the_backlog, 120) {
     aw_delivery_config_t cfg;
-    aw_delivery_t *d = service(f, &cfg);
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     d->cfg.sign_threads = 2;
     d->cfg.sign_escalate = 10;
     pending(f, 12, 3, aw_time_now_ms());
@@ -204,7 +183,7 @@ STORE_TEST_T(signer_threads_sign_the_backlog, 120) {
     ASSERT_EQ(count(f, "token = '' OR sign_owner IS NOT NULL"), 0);
     ASSERT_EQ(atomic_load(&d->signed_bg), 24);
     all_signed_correctly(f, 24);
-    done(d, &cfg);
+    dl_test_service_free(d, &cfg);
 }
 
 TEST(sign_level_escalates_with_hysteresis_and_refuses_at_the_limit) {
@@ -230,7 +209,7 @@ TEST(sign_level_escalates_with_hysteresis_and_refuses_at_the_limit) {
 
 STORE_TEST(events_are_signed_on_read_when_the_worker_has_not_run) {
     aw_delivery_config_t cfg;
-    aw_delivery_t *d = service(f, &cfg);
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     pending(f, 4, 2, aw_time_now_ms());
     aw_err_t err;
     int64_t n = 0;
@@ -243,12 +222,12 @@ STORE_TEST(events_are_signed_on_read_when_the_worker_has_not_run) {
     ASSERT_OK(dl_events_sign(d, NULL, false, &n, &err), &err);
     ASSERT_EQ(n, 4);
     all_signed_correctly(f, 8);
-    done(d, &cfg);
+    dl_test_service_free(d, &cfg);
 }
 
 STORE_TEST(a_claimed_event_is_waited_for_not_signed_twice) {
     aw_delivery_config_t cfg;
-    aw_delivery_t *d = service(f, &cfg);
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     pending(f, 1, 1, aw_time_now_ms());
     /* another signer holds both events (a far lease) */
     aw_tx_t *tx;
@@ -272,7 +251,7 @@ STORE_TEST(a_claimed_event_is_waited_for_not_signed_twice) {
     ASSERT_OK(dl_events_sign(d, "0c0e7c1c-2c7a-4e55-9a0e-000000000000", true, &n, &err), &err);
     ASSERT_EQ(n, 2);
     all_signed_correctly(f, 2);
-    done(d, &cfg);
+    dl_test_service_free(d, &cfg);
 }
 
 typedef struct racer {
@@ -292,7 +271,7 @@ static void *race(void *arg) {
 
 STORE_TEST_T(concurrent_readers_and_worker_sign_each_event_once, 120) {
     aw_delivery_config_t cfg;
-    aw_delivery_t *d = service(f, &cfg);
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     enum { SUBS = 24, CASES = 3, READERS = 6 };
     pending(f, SUBS, CASES, aw_time_now_ms());
     char cases[CASES][40];
@@ -313,5 +292,5 @@ STORE_TEST_T(concurrent_readers_and_worker_sign_each_event_once, 120) {
     /* every event signed by exactly one signer */
     ASSERT_EQ(total, 2 * SUBS);
     all_signed_correctly(f, 2 * SUBS);
-    done(d, &cfg);
+    dl_test_service_free(d, &cfg);
 }

@@ -9,37 +9,13 @@
 #include "delivery/internal.h"
 #include "jose/set.h"
 #include "store/sql.h"
+#include "service.h"
 
 #define DAY (86400LL * 1000)
 
 static aw_delivery_t *service(store_fixture_t *f, aw_delivery_config_t *cfg, char *dest) {
-    char pk[700], var[700];
-    snprintf(pk, sizeof pk, "%s/pk.jwk", aw_test_tmpdir());
-    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
-    ASSERT_EQ(aw_test_sh("cp %s/tests/data/jose/b/sig.private.jwk %s && chmod 600 %s",
-                         aw_test_srcdir(), pk, pk),
-              0);
-    aw_delivery_config_defaults(cfg);
-    cfg->var_dir = strdup(var);
-    cfg->platform_key_file = strdup(pk);
-    aw_delivery_t *d;
-    aw_err_t err;
-    ASSERT_OK(aw_delivery_new(cfg, f->st, NULL, &d, &err), &err);
-    /* a destination with the TEST-ONLY keys a */
-    char p1[700], p2[700];
-    snprintf(p1, sizeof p1, "%s/tests/data/jose/a/enc.public.jwk", aw_test_srcdir());
-    snprintf(p2, sizeof p2, "%s/tests/data/jose/a/sig.public.jwk", aw_test_srcdir());
-    json_t *doc =
-        json_pack("{s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "encryptionPublicKey",
-                  json_load_file(p1, 0, NULL), "signingPublicKey", json_load_file(p2, 0, NULL),
-                  "services", "identifier", "99123456789012", "regions", "09", "submissionSchemas",
-                  "schemaUri", "urn:x:y", "mimeType", "application/json");
-    aw_tx_t *tx;
-    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
-    dest[0] = 0;
-    ASSERT_OK(dl_dest_put(tx, doc, dest, false, &err), &err);
-    ASSERT_OK(aw_store_commit(tx, &err), &err);
-    json_decref(doc);
+    aw_delivery_t *d = dl_test_service(f, cfg, NULL);
+    dl_test_dest(f, dest);
     return d;
 }
 
@@ -152,9 +128,7 @@ STORE_TEST(purge_applies_fitconnect_deadlines) {
     aw_delivery_purge_totals(d, &tot);
     ASSERT_EQ(tot.incomplete_purged, 1);
     ASSERT_GE(tot.auto_rejected, 2); /* S_NEW too, by day 2000 */
-    aw_delivery_free(d);
-    free((char *)cfg.var_dir);
-    free((char *)cfg.platform_key_file);
+    dl_test_service_free(d, &cfg);
 }
 
 STORE_TEST(purge_events_are_signed_by_the_platform) {
@@ -190,9 +164,7 @@ STORE_TEST(purge_events_are_signed_by_the_platform) {
     aw_set_free(&set);
     aw_jwk_free(k);
     free(tok);
-    aw_delivery_free(d);
-    free((char *)cfg.var_dir);
-    free((char *)cfg.platform_key_file);
+    dl_test_service_free(d, &cfg);
 }
 
 /* dl_dest_has_callback (used by submit, which enqueues the new-submission
@@ -218,7 +190,5 @@ STORE_TEST(dest_has_callback_on_both_engines) {
     ASSERT_OK(dl_dest_has_callback(tx, "00000000-0000-4000-8000-00000000ffff", &yes, &err), &err);
     ASSERT(!yes);
     aw_store_rollback(tx);
-    aw_delivery_free(d);
-    free((char *)cfg.var_dir);
-    free((char *)cfg.platform_key_file);
+    dl_test_service_free(d, &cfg);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 static sem_t g_entered, g_release;
@@ -81,6 +82,43 @@ static void h_file_replaced(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx)
     aw_http_resp_problem(resp, 409, "conflict", NULL, "changed my mind");
 }
 
+/* aw_http_resp_stream: a generated body of 300 000 bytes (byte i is
+ * i % 251); /gen-fail fails after the first block, /gen-replaced is
+ * replaced by a problem. Every stream context is freed exactly once. */
+#define GEN_SIZE 300000
+static atomic_int g_gen_live, g_gen_freed;
+
+typedef struct {
+    bool fail;
+    uint64_t served;
+} gen_t;
+
+static long long gen_read(void *ctx, uint64_t pos, char *buf, size_t max) {
+    gen_t *g = ctx;
+    if (pos != g->served || (g->fail && pos > 0)) return -1;
+    size_t n = max < 1000 ? max : 1000; /* small pieces: many calls */
+    if (n > GEN_SIZE - pos) n = (size_t)(GEN_SIZE - pos);
+    for (size_t i = 0; i < n; i++) buf[i] = (char)((pos + i) % 251);
+    g->served += n;
+    return (long long)n;
+}
+
+static void gen_free(void *ctx) {
+    atomic_fetch_sub(&g_gen_live, 1);
+    atomic_fetch_add(&g_gen_freed, 1);
+    free(ctx);
+}
+
+static void h_gen(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)ctx;
+    gen_t *g = calloc(1, sizeof *g);
+    g->fail = strcmp(req->path, "/gen-fail") == 0;
+    atomic_fetch_add(&g_gen_live, 1);
+    aw_http_resp_stream(resp, 200, "application/octet-stream", GEN_SIZE, gen_read, gen_free, g);
+    if (strcmp(req->path, "/gen-replaced") == 0)
+        aw_http_resp_problem(resp, 409, "conflict", NULL, "changed my mind");
+}
+
 static aw_http_server_t *start(unsigned conn_limit) {
     aw_http_config_t c;
     aw_http_config_defaults(&c);
@@ -102,6 +140,9 @@ static aw_http_server_t *start(unsigned conn_limit) {
         {.method = "GET", .path = "/block", .handler = h_block},
         {.method = "GET", .path = "/file", .handler = h_file},
         {.method = "GET", .path = "/file-replaced", .handler = h_file_replaced},
+        {.method = "GET", .path = "/gen", .handler = h_gen},
+        {.method = "GET", .path = "/gen-fail", .handler = h_gen},
+        {.method = "GET", .path = "/gen-replaced", .handler = h_gen},
     };
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         ASSERT_EQ(aw_http_server_route(s, &routes[i], &err), 0);
@@ -289,4 +330,31 @@ TEST(file_response_streams_beyond_the_buffer_limit) {
     ASSERT_EQ(r.status, 409);
     aw_tc_resp_free(&r);
     aw_http_server_free(s);
+}
+
+TEST(stream_response_is_read_in_order_and_freed_once) {
+    aw_http_server_t *s = start(0);
+    int port = aw_http_server_port(s);
+    aw_tc_resp_t r;
+    aw_tc_request(port, "GET", "/gen", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(r.body_len, GEN_SIZE);
+    for (size_t i = 0; i < GEN_SIZE; i++)
+        if ((unsigned char)r.body[i] != i % 251) ASSERT_MSG(0, "byte %zu differs", i);
+    ASSERT_STR(aw_tc_header(&r, "Content-Length"), "300000");
+    aw_tc_resp_free(&r);
+    aw_tc_request(port, "GET", "/gen-replaced", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 409);
+    aw_tc_resp_free(&r);
+    /* a failing stream cuts the connection: fewer bytes than announced */
+    int fd = aw_tc_connect(port);
+    aw_tc_sendf(fd, "GET /gen-fail HTTP/1.1\r\nHost: t\r\n\r\n");
+    size_t got = 0;
+    char buf[65536];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) got += (size_t)n;
+    close(fd);
+    ASSERT(got > 0 && got < GEN_SIZE);
+    aw_http_server_free(s); /* every connection is done when this returns */
+    ASSERT_EQ(atomic_load(&g_gen_live), 0);
+    ASSERT_EQ(atomic_load(&g_gen_freed), 3);
 }

@@ -1,0 +1,180 @@
+/* Attachments through the real server on both attachment stores: in the
+ * database (several nodes on one PostgreSQL share them; --attachment-store
+ * database on SQLite too) and as files (--var-dir), and the switch from
+ * one to the other. */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "delivery_helpers.h"
+
+#define A1    "2b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a00a1"
+#define CHUNK (256 * 1024) /* DL_BLOB_CHUNK in src/delivery/internal.h */
+
+/* Plaintext of n bytes (text: the inbox's metadata hashes strlen bytes). */
+static char *text(size_t n, char c0) {
+    char *p = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) p[i] = (char)(c0 + (char)(i % 23));
+    p[n] = 0;
+    return p;
+}
+
+/* A second node: same database and platform key, its own --var-dir. */
+static void start_node(aw_tc_server_t *srv, const char *db, const char *var) {
+    char pk[700];
+    snprintf(pk, sizeof pk, "%s/platform.jwk", aw_test_tmpdir());
+    const char *args[] = {"serve", "--db",      db,  "--var-dir",   var,    "--platform-key",
+                          pk,      "--threads", "4", "--log-level", "warn", NULL};
+    const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" DL_ADMIN, NULL};
+    aw_tc_start(srv, args, env);
+}
+
+static void get_attachment(int port, const char *token, const dl_sub_t *s, const char *aid,
+                           aw_tc_resp_t *r) {
+    char path[200];
+    snprintf(path, sizeof path, "/v1/submissions/%s/attachments/%s", s->sid, aid);
+    dl_req(port, "GET", path, token, NULL, NULL, 0, r);
+}
+
+/* GET of the attachment gives exactly tok. */
+static void attachment_is(int port, const char *token, const dl_sub_t *s, const char *aid,
+                          const char *tok) {
+    aw_tc_resp_t r;
+    get_attachment(port, token, s, aid, &r);
+    ASSERT_MSG(r.status == 200, "GET attachment: %d %s", r.status, r.body ? r.body : "");
+    ASSERT_STR(aw_tc_header(&r, "Content-Type"), "application/jose");
+    ASSERT_EQ(r.body_len, strlen(tok));
+    ASSERT(memcmp(r.body, tok, strlen(tok)) == 0);
+    aw_tc_resp_free(&r);
+}
+
+/* Files under DIR/attachments (the file store's). */
+static int files_under(const char *var) {
+    return aw_test_sh("test -z \"$(find %s/attachments -type f 2>/dev/null)\"", var) == 0 ? 0 : 1;
+}
+
+TEST_T(attachments_shared_by_two_nodes_postgres, 120) {
+    aw_pg_harness_t pg;
+    const char *url = aw_pg_harness_start_or_skip(&pg);
+    const char *extra[] = {"--db", url, NULL};
+    dl_env_t a;
+    dl_setup(&a, NULL, extra); /* node A: the default store on PostgreSQL, the database */
+    char var_b[700];
+    snprintf(var_b, sizeof var_b, "%s/var-b", aw_test_tmpdir());
+    dl_env_t b = a;
+    start_node(&b.srv, url, var_b);
+
+    /* 600 kB of plaintext, about 800 kB sealed: more than three chunks */
+    char *pt = text(600 * 1000, 'a');
+    const char *ids[] = {A1};
+    const char *pts[] = {pt};
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&a, a.dest, ids, 1, &s), 201);
+    char tag[AW_JWE_TAG_LEN + 1];
+    char *tok = dl_seal(pt, strlen(pt), tag);
+    ASSERT_EQ(dl_put_attachment(&a, &s, A1, tok), 204);
+    ASSERT_EQ(dl_submit_sealed(&a, &s, "{\"hund\":\"Bello\"}", NULL, ids, pts, 1), 202);
+
+    /* node B serves the attachment node A took, byte for byte */
+    attachment_is(b.srv.port, b.ptoken, &s, A1, tok);
+    /* and the authority's inbox, talking to node B, checks its hash and
+     * accepts */
+    dl_inbox_accepts(&b, &a, s.cid);
+    /* no node wrote a file */
+    char var_a[700];
+    snprintf(var_a, sizeof var_a, "%s/var", aw_test_tmpdir());
+    ASSERT_EQ(files_under(var_a), 0);
+    ASSERT_EQ(files_under(var_b), 0);
+
+    free(pt);
+    free(tok);
+    ASSERT_EQ(aw_tc_stop(&b.srv), 0);
+    ASSERT_EQ(aw_tc_stop(&a.srv), 0);
+    aw_pg_harness_stop(&pg);
+}
+
+/* Rows of a submission's blobs: the blobs and their chunks. */
+static int64_t blob_rows(const char *db, const char *sid) {
+    return dl_db_count(db,
+                       "SELECT (SELECT COUNT(*) FROM delivery_blobs WHERE submission_id = $1)"
+                       " + (SELECT COUNT(*) FROM delivery_blob_chunks c JOIN delivery_blobs b"
+                       " ON b.id = c.blob_id WHERE b.submission_id = $1)",
+                       sid);
+}
+
+TEST_T(attachment_in_database_on_sqlite_replaced_and_broken_off, 120) {
+    const char *extra[] = {"--attachment-store", "database", NULL};
+    dl_env_t e;
+    dl_setup(&e, NULL, extra);
+    char db[700];
+    snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
+    const char *ids[] = {A1};
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s), 201);
+    char tag[AW_JWE_TAG_LEN + 1];
+    char *first = text(300 * 1000, 'A'), *second = text(400 * 1000, 'a');
+    char *t1 = dl_seal(first, strlen(first), tag), *t2 = dl_seal(second, strlen(second), tag);
+    ASSERT_EQ(dl_put_attachment(&e, &s, A1, t1), 204);
+    int64_t after_first = blob_rows(db, s.sid);
+    ASSERT_GE(after_first, 3); /* one blob, two chunks or more */
+    /* uploaded again with other content: the new blob replaces the old */
+    ASSERT_EQ(dl_put_attachment(&e, &s, A1, t2), 204);
+    int64_t chunks2 = (int64_t)(strlen(t2) + CHUNK - 1) / CHUNK;
+    ASSERT_EQ(blob_rows(db, s.sid), 1 + chunks2);
+    const char *pts[] = {second};
+    ASSERT_EQ(dl_submit_sealed(&e, &s, "{\"a\":1}", NULL, ids, pts, 1), 202);
+    attachment_is(e.srv.port, e.ptoken, &s, A1, t2);
+    char var[700];
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
+    ASSERT_EQ(files_under(var), 0);
+
+    /* an upload that breaks off after more than a chunk leaves nothing */
+    dl_sub_t s2;
+    ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s2), 201);
+    int fd = aw_tc_connect(e.srv.port);
+    aw_tc_sendf(fd,
+                "PUT /v1/submissions/%s/attachments/%s HTTP/1.1\r\nHost: t\r\n"
+                "Authorization: Bearer %s\r\nContent-Type: application/jose\r\n"
+                "Content-Length: %zu\r\n\r\n",
+                s2.sid, A1, e.stoken, strlen(t2));
+    aw_tc_send(fd, t2, strlen(t2) / 2);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* a reset, as a dropped link */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    /* the server notices the closed connection in its own time: ask until
+     * the rows are gone (bounded) */
+    int64_t left = -1;
+    for (int i = 0; i < AW_TC_WAIT_S * 50 && left != 0; i++) {
+        left = blob_rows(db, s2.sid);
+        if (left) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    ASSERT_MSG(left == 0, "%lld rows of the broken-off upload left", (long long)left);
+    /* and the attachment is still missing: the final PUT is refused */
+    ASSERT_EQ(dl_submit_sealed(&e, &s2, "{\"a\":1}", NULL, ids, pts, 1), 422);
+
+    free(first);
+    free(second);
+    free(t1);
+    free(t2);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+TEST_T(file_attachments_stay_readable_after_switch_to_database, 120) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL); /* SQLite: the file store */
+    const char *ids[] = {A1};
+    const char *pts[] = {"ein Beleg als Datei"};
+    dl_sub_t s;
+    ASSERT_EQ(dl_send(&e, "{\"a\":1}", NULL, ids, pts, 1, &s), 202);
+    char var[700];
+    snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
+    ASSERT_EQ(files_under(var), 1);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+    /* the same database and directory, now with the database store */
+    const char *extra[] = {"--attachment-store", "database", NULL};
+    dl_start(&e, extra);
+    dl_inbox_accepts(&e, &e, s.cid);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
