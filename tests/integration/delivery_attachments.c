@@ -92,15 +92,6 @@ TEST_T(attachments_shared_by_two_nodes_postgres, 120) {
     aw_pg_harness_stop(&pg);
 }
 
-/* Rows of a submission's blobs: the blobs and their chunks. */
-static int64_t blob_rows(const char *db, const char *sid) {
-    return dl_db_count(db,
-                       "SELECT (SELECT COUNT(*) FROM delivery_blobs WHERE submission_id = $1)"
-                       " + (SELECT COUNT(*) FROM delivery_blob_chunks c JOIN delivery_blobs b"
-                       " ON b.id = c.blob_id WHERE b.submission_id = $1)",
-                       sid);
-}
-
 TEST_T(attachment_in_database_on_sqlite_replaced_and_broken_off, 120) {
     const char *extra[] = {"--attachment-store", "database", NULL};
     dl_env_t e;
@@ -111,15 +102,15 @@ TEST_T(attachment_in_database_on_sqlite_replaced_and_broken_off, 120) {
     dl_sub_t s;
     ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s), 201);
     char tag[AW_JWE_TAG_LEN + 1];
-    char *first = text(300 * 1000, 'A'), *second = text(400 * 1000, 'a');
+    char *first = text(300 * 1000, 'A'), *second = text(450 * 1000, 'a');
     char *t1 = dl_seal(first, strlen(first), tag), *t2 = dl_seal(second, strlen(second), tag);
     ASSERT_EQ(dl_put_attachment(&e, &s, A1, t1), 204);
-    int64_t after_first = blob_rows(db, s.sid);
+    int64_t after_first = dl_blob_rows(db, s.sid);
     ASSERT_GE(after_first, 3); /* one blob, two chunks or more */
     /* uploaded again with other content: the new blob replaces the old */
     ASSERT_EQ(dl_put_attachment(&e, &s, A1, t2), 204);
     int64_t chunks2 = (int64_t)(strlen(t2) + CHUNK - 1) / CHUNK;
-    ASSERT_EQ(blob_rows(db, s.sid), 1 + chunks2);
+    ASSERT_EQ(dl_blob_rows(db, s.sid), 1 + chunks2);
     const char *pts[] = {second};
     ASSERT_EQ(dl_submit_sealed(&e, &s, "{\"a\":1}", NULL, ids, pts, 1), 202);
     attachment_is(e.srv.port, e.ptoken, &s, A1, t2);
@@ -130,27 +121,7 @@ TEST_T(attachment_in_database_on_sqlite_replaced_and_broken_off, 120) {
     /* an upload that breaks off after more than a chunk leaves nothing */
     dl_sub_t s2;
     ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s2), 201);
-    int fd = aw_tc_connect(e.srv.port);
-    aw_tc_sendf(fd,
-                "PUT /v1/submissions/%s/attachments/%s HTTP/1.1\r\nHost: t\r\n"
-                "Authorization: Bearer %s\r\nContent-Type: application/jose\r\n"
-                "Content-Length: %zu\r\n\r\n",
-                s2.sid, A1, e.stoken, strlen(t2));
-    aw_tc_send(fd, t2, strlen(t2) / 2);
-    struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* a reset, as a dropped link */
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(fd);
-    /* the server notices the closed connection in its own time: ask until
-     * the rows are gone (bounded) */
-    int64_t left = -1;
-    for (int i = 0; i < AW_TC_WAIT_S * 50 && left != 0; i++) {
-        left = blob_rows(db, s2.sid);
-        if (left) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    ASSERT_MSG(left == 0, "%lld rows of the broken-off upload left", (long long)left);
+    dl_upload_broken_off(&e, db, &s2, A1, t2);
     /* and the attachment is still missing: the final PUT is refused */
     ASSERT_EQ(dl_submit_sealed(&e, &s2, "{\"a\":1}", NULL, ids, pts, 1), 422);
 

@@ -8,6 +8,9 @@
 #define AW_TEST_DELIVERY_HELPERS_H
 
 #include <jansson.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +412,50 @@ static inline int64_t dl_db_count(const char *db, const char *sql, const char *a
     aw_store_rollback(tx);
     aw_store_close(st);
     return n;
+}
+
+/* Rows of a submission's attachment blobs in db: the blobs and their
+ * chunks (the database attachment store). */
+static inline int64_t dl_blob_rows(const char *db, const char *sid) {
+    return dl_db_count(db,
+                       "SELECT (SELECT COUNT(*) FROM delivery_blobs WHERE submission_id = $1)"
+                       " + (SELECT COUNT(*) FROM delivery_blob_chunks c JOIN delivery_blobs b"
+                       " ON b.id = c.blob_id WHERE b.submission_id = $1)",
+                       sid);
+}
+
+/* Waits (bounded, AW_TC_WAIT_S) until the submission's blob rows in db are
+ * at least min (min > 0) or none (min == 0); returns the last count. */
+static inline int64_t dl_wait_blob_rows(const char *db, const char *sid, int64_t min) {
+    int64_t n = dl_blob_rows(db, sid);
+    for (int i = 0; i < AW_TC_WAIT_S * 50 && (min ? n < min : n != 0); i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000}; /* polling a condition, bounded */
+        nanosleep(&ts, NULL);
+        n = dl_blob_rows(db, sid);
+    }
+    return n;
+}
+
+/* An upload of tok to (s, aid) that breaks off: headers and the first half
+ * of the body, then, once the server stored a chunk of it (a blob and a
+ * chunk row in db), a reset. Asserts that the server then deletes what it
+ * stored. tok must be longer than two chunks (512 KiB). */
+static inline void dl_upload_broken_off(dl_env_t *e, const char *db, const dl_sub_t *s,
+                                        const char *aid, const char *tok) {
+    int fd = aw_tc_connect(e->srv.port);
+    aw_tc_sendf(fd,
+                "PUT /v1/submissions/%s/attachments/%s HTTP/1.1\r\nHost: t\r\n"
+                "Authorization: Bearer %s\r\nContent-Type: application/jose\r\n"
+                "Content-Length: %zu\r\n\r\n",
+                s->sid, aid, e->stoken, strlen(tok));
+    aw_tc_send(fd, tok, strlen(tok) / 2);
+    int64_t n = dl_wait_blob_rows(db, s->sid, 2);
+    ASSERT_MSG(n >= 2, "the server stored no chunk of the upload (%lld rows)", (long long)n);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* a reset, as a dropped link */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    n = dl_wait_blob_rows(db, s->sid, 0);
+    ASSERT_MSG(n == 0, "%lld rows of the broken-off upload left", (long long)n);
 }
 
 #endif
