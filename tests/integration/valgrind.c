@@ -10,30 +10,45 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-TEST_T(release_binary_is_valgrind_clean, 300) {
+/* Starts the release binary's `serve` with args under valgrind memcheck
+ * (skips the test without valgrind or the binary). */
+static void vg_start(aw_tc_server_t *s, const char *const *args, const char *const *env) {
     if (aw_test_sh("command -v valgrind >/dev/null") != 0) TEST_SKIP("valgrind not installed");
     const char *bin = getenv("AMTSWEG_RELEASE_BIN");
     if (!bin || access(bin, X_OK) != 0) TEST_SKIP("AMTSWEG_RELEASE_BIN not built");
-    char db[600], log[600], logopt[700];
-    snprintf(db, sizeof db, "%s/vg.db", aw_test_tmpdir());
+    static char logopt[700];
+    snprintf(logopt, sizeof logopt, "--log-file=%s/valgrind.log", aw_test_tmpdir());
+    const char *argv[48] = {"valgrind",
+                            "--quiet",
+                            "--error-exitcode=99",
+                            "--leak-check=full",
+                            "--errors-for-leak-kinds=definite",
+                            "--show-leak-kinds=definite",
+                            logopt,
+                            bin,
+                            "serve"};
+    int n = 9;
+    for (int i = 0; args[i] && n < 47; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    aw_tc_start_argv(s, argv, env);
+}
+
+/* Stops the server; asserts a clean exit, with valgrind's words if not. */
+static void vg_stop(aw_tc_server_t *s) {
+    int rc = aw_tc_stop(s);
+    char log[600];
     snprintf(log, sizeof log, "%s/valgrind.log", aw_test_tmpdir());
-    snprintf(logopt, sizeof logopt, "--log-file=%s", log);
-    const char *argv[] = {"valgrind",
-                          "--quiet",
-                          "--error-exitcode=99",
-                          "--leak-check=full",
-                          "--errors-for-leak-kinds=definite",
-                          "--show-leak-kinds=definite",
-                          logopt,
-                          bin,
-                          "serve",
-                          "--db",
-                          db,
-                          "--threads",
-                          "2",
-                          NULL};
+    char *vg = aw_test_read_file(log, NULL);
+    ASSERT_MSG(rc == 0, "exit status %d; valgrind says:\n%s", rc, vg ? vg : "");
+    free(vg);
+}
+
+TEST_T(release_binary_is_valgrind_clean, 300) {
+    char db[600];
+    snprintf(db, sizeof db, "%s/vg.db", aw_test_tmpdir());
+    const char *args[] = {"--db", db, "--threads", "2", NULL};
     aw_tc_server_t s;
-    aw_tc_start_argv(&s, argv, NULL);
+    vg_start(&s, args, NULL);
     const char *paths[] = {"/health", "/ready", "/metrics", "/nope", "/health/x"};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
         aw_tc_resp_t r;
@@ -46,51 +61,24 @@ TEST_T(release_binary_is_valgrind_clean, 300) {
                   &r);
     ASSERT_EQ(r.status, 405);
     aw_tc_resp_free(&r);
-    int rc = aw_tc_stop(&s);
-    char *vg = aw_test_read_file(log, NULL);
-    ASSERT_MSG(rc == 0, "exit status %d; valgrind says:\n%s", rc, vg ? vg : "");
-    free(vg);
+    vg_stop(&s);
 }
 
 TEST_T(release_delivery_with_database_attachments_is_valgrind_clean, 600) {
-    if (aw_test_sh("command -v valgrind >/dev/null") != 0) TEST_SKIP("valgrind not installed");
-    const char *bin = getenv("AMTSWEG_RELEASE_BIN");
-    if (!bin || access(bin, X_OK) != 0) TEST_SKIP("AMTSWEG_RELEASE_BIN not built");
-    char db[600], var[600], pk[600], log[600], logopt[700];
+    char db[600], var[600], pk[600];
     snprintf(db, sizeof db, "%s/vg.db", aw_test_tmpdir());
     snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
     snprintf(pk, sizeof pk, "%s/platform.jwk", aw_test_tmpdir());
-    snprintf(log, sizeof log, "%s/valgrind.log", aw_test_tmpdir());
-    snprintf(logopt, sizeof logopt, "--log-file=%s", log);
     ASSERT_EQ(aw_test_sh("cp %s/tests/data/jose/b/sig.private.jwk %s && chmod 600 %s",
                          aw_test_srcdir(), pk, pk),
               0);
-    const char *argv[] = {"valgrind",
-                          "--quiet",
-                          "--error-exitcode=99",
-                          "--leak-check=full",
-                          "--errors-for-leak-kinds=definite",
-                          "--show-leak-kinds=definite",
-                          logopt,
-                          bin,
-                          "serve",
-                          "--db",
-                          db,
-                          "--var-dir",
-                          var,
-                          "--platform-key",
-                          pk,
-                          "--attachment-store",
-                          "database",
-                          "--threads",
-                          "2",
-                          "--log-level",
-                          "warn",
+    const char *args[] = {"--db",      db,  "--var-dir",   var,    "--platform-key",     pk,
+                          "--threads", "2", "--log-level", "warn", "--attachment-store", "database",
                           NULL};
     const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" DL_ADMIN, NULL};
     dl_env_t e;
     memset(&e, 0, sizeof e);
-    aw_tc_start_argv(&e.srv, argv, env);
+    vg_start(&e.srv, args, env);
     dl_make_dest(&e, "active", NULL, e.dest, sizeof e.dest);
     dl_make_client(&e, "sender", NULL, e.sender_id, e.sender_secret);
     dl_make_client(&e, "subscriber", e.dest, e.sub_id, e.sub_secret);
@@ -123,8 +111,5 @@ TEST_T(release_delivery_with_database_attachments_is_valgrind_clean, 600) {
     json_decref(logj);
     free(tok);
     free(pt);
-    int rc = aw_tc_stop(&e.srv);
-    char *vg = aw_test_read_file(log, NULL);
-    ASSERT_MSG(rc == 0, "exit status %d; valgrind says:\n%s", rc, vg ? vg : "");
-    free(vg);
+    vg_stop(&e.srv);
 }
