@@ -544,11 +544,22 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
                    "the attachment could not be stored");
         return;
     }
-    /* record it; the state must still be incomplete */
+    /* Record it; the state must still be incomplete. The UPDATE takes the
+     * submission's row lock first: on PostgreSQL a final PUT (which locks
+     * the same row with its own UPDATE) then either waits for this commit
+     * and signs the new tag, or committed first and this finds the state
+     * changed. Reading the state without the lock let an upload commit
+     * after a submit had read and signed the attachments' tags. (SQLite's
+     * write lock already orders the two.) */
     aw_tx_t *tx;
     if (aw_store_begin(d->store, AW_TX_WRITE, &tx, &err)) return dl_store_error(resp, &err);
+    int64_t locked = 0;
+    int rc = aw_sql_exec(tx,
+                         "UPDATE delivery_submissions SET updated_at = $1"
+                         " WHERE id = $2 AND state = 'incomplete'",
+                         &locked, &err, "It", aw_time_now_ms(), u->sid);
     dl_sub_t s;
-    int rc = dl_sub_get(tx, u->sid, &s, &err);
+    if (rc == 0) rc = dl_sub_get(tx, u->sid, &s, &err);
     if (rc) {
         aw_store_rollback(tx);
         return dl_store_error(resp, &err);
@@ -562,10 +573,11 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
         } else
             others += s.att[i].size;
     }
-    bool incomplete = strcmp(s.state, "incomplete") == 0;
+    bool incomplete = locked == 1 && strcmp(s.state, "incomplete") == 0;
     dl_sub_clear(&s);
     if (!incomplete) {
         aw_store_rollback(tx);
+        if (!u->bw && (!old_digest || strcmp(old_digest, digest))) unlink(path);
         free(old_digest);
         free(old_blob);
         dl_problem(resp, 409, DL_PROBLEM("submission-state-invalid"), "Submission state invalid",

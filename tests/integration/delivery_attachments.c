@@ -2,6 +2,7 @@
  * database (several nodes on one PostgreSQL share them; --attachment-store
  * database on SQLite too) and as files (--var-dir), and the switch from
  * one to the other. */
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -148,4 +149,68 @@ TEST_T(file_attachments_stay_readable_after_switch_to_database, 120) {
     dl_start(&e, extra);
     dl_inbox_accepts(&e, &e, s.cid);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+typedef struct {
+    dl_env_t *e;
+    dl_sub_t *s;
+    const char *tok;
+    int status;
+} put_t;
+
+static void *put_thread(void *arg) {
+    put_t *p = arg;
+    p->status = dl_put_attachment(p->e, p->s, A1, p->tok);
+    return NULL;
+}
+
+/* An upload and a final PUT racing on PostgreSQL: the upload's record
+ * transaction takes the submission's row lock before it checks the state.
+ * Here the "final PUT" is the test holding that lock with the state
+ * changed to submitted: the upload waits for it (a lock wait shows in
+ * pg_locks; without the lock it would not wait and record its attachment
+ * under a submitted submission) and then answers 409, keeping nothing. */
+TEST_T(upload_racing_a_submit_waits_for_it_postgres, 120) {
+    aw_pg_harness_t pg;
+    const char *url = aw_pg_harness_start_or_skip(&pg);
+    const char *extra[] = {"--db", url, NULL};
+    dl_env_t e;
+    dl_setup(&e, NULL, extra);
+    const char *ids[] = {A1};
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s), 201);
+    char tag[AW_JWE_TAG_LEN + 1];
+    char *tok = dl_seal("eine Anlage", 11, tag);
+
+    aw_store_t *st;
+    aw_err_t err;
+    ASSERT_MSG(aw_store_open(url, NULL, &st, &err) == 0, "%s", err.msg);
+    aw_tx_t *tx;
+    ASSERT_EQ(aw_store_begin(st, AW_TX_WRITE, &tx, &err), 0);
+    int64_t ch = 0;
+    ASSERT_EQ(aw_sql_exec(tx, "UPDATE delivery_submissions SET state = 'submitted' WHERE id = $1",
+                          &ch, &err, "t", s.sid),
+              0);
+    ASSERT_EQ(ch, 1);
+    put_t p = {.e = &e, .s = &s, .tok = tok};
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, put_thread, &p), 0);
+    int64_t waiting = 0;
+    for (int i = 0; i < AW_TC_WAIT_S * 50 && waiting == 0; i++) {
+        waiting = dl_db_count(url, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted", NULL);
+        if (!waiting) {
+            struct timespec ts = {0, 20 * 1000 * 1000}; /* polling a condition, bounded */
+            nanosleep(&ts, NULL);
+        }
+    }
+    ASSERT_EQ(aw_store_commit(tx, &err), 0);
+    aw_store_close(st);
+    pthread_join(th, NULL);
+    ASSERT_MSG(waiting > 0, "the upload did not wait for the submission's row lock (status %d)",
+               p.status);
+    ASSERT_EQ(p.status, 409);
+    ASSERT_EQ(dl_wait_blob_rows(url, s.sid, 0), 0);
+    free(tok);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+    aw_pg_harness_stop(&pg);
 }

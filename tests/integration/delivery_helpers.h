@@ -397,7 +397,7 @@ static inline void dl_inbox_accepts(dl_env_t *e, dl_env_t *log, const char *cid)
 
 /* COUNT-style query on the server's database (SQLite file or URL, opened
  * next to the running server): the first column of the one row; sql takes
- * arg as $1. */
+ * arg as $1 (NULL: sql has no parameter). */
 static inline int64_t dl_db_count(const char *db, const char *sql, const char *arg) {
     aw_store_t *st;
     aw_err_t err;
@@ -405,7 +405,9 @@ static inline int64_t dl_db_count(const char *db, const char *sql, const char *a
     aw_tx_t *tx;
     ASSERT_MSG(aw_store_begin(st, AW_TX_READ, &tx, &err) == 0, "%s", err.msg);
     aw_sql_t *q;
-    ASSERT_MSG(aw_sql_query(tx, sql, &q, &err, "t", arg) == 0, "%s", err.msg);
+    ASSERT_MSG((arg ? aw_sql_query(tx, sql, &q, &err, "t", arg)
+                    : aw_sql_query(tx, sql, &q, &err, "")) == 0,
+               "%s", err.msg);
     ASSERT_EQ(aw_sql_step(q, &err), 1);
     int64_t n = aw_sql_col_int64(q, 0);
     aw_sql_done(q);
