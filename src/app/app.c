@@ -217,7 +217,7 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
         return 0;
     case OPT_ATTACHMENT_STORE:
         if (strcmp(v, "file") != 0 && strcmp(v, "database") != 0)
-            return aw_err_set(err, AW_EINVAL, "--%s: 'file' or 'database', not '%s'", name, v);
+            return aw_err_set(err, AW_EINVAL, "%s: 'file' or 'database', not '%s'", name, v);
         c->delivery.attachment_store = v;
         return 0;
     case OPT_PLATFORM_KEY:

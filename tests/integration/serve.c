@@ -284,6 +284,10 @@ TEST(bad_options_and_help) {
     msg = aw_test_read_file(out, NULL);
     ASSERT_CONTAINS(msg, "AMTSWEG_THREADS");
     free(msg);
+    ASSERT_EQ(aw_test_sh("'%s' serve --attachment-store s3 2>'%s'", aw_test_bin(), out), 2);
+    msg = aw_test_read_file(out, NULL);
+    ASSERT_CONTAINS(msg, "amtsweg serve: --attachment-store: 'file' or 'database', not 's3'");
+    free(msg);
     ASSERT_EQ(aw_test_sh("'%s' serve --help >'%s'", aw_test_bin(), out), 0);
     msg = aw_test_read_file(out, NULL);
     ASSERT_CONTAINS(msg, "--listen ADDR:PORT");
