@@ -64,9 +64,9 @@ TEST_T(release_binary_is_valgrind_clean, 300) {
     vg_stop(&s);
 }
 
-TEST_T(release_delivery_with_database_attachments_is_valgrind_clean, 600) {
-    char db[600], var[600], pk[600];
-    snprintf(db, sizeof db, "%s/vg.db", aw_test_tmpdir());
+/* db: the SQLite file or PostgreSQL URL the server uses. */
+static void vg_delivery(const char *db) {
+    char var[600], pk[600];
     snprintf(var, sizeof var, "%s/var", aw_test_tmpdir());
     snprintf(pk, sizeof pk, "%s/platform.jwk", aw_test_tmpdir());
     ASSERT_EQ(aw_test_sh("cp %s/tests/data/jose/b/sig.private.jwk %s && chmod 600 %s",
@@ -112,4 +112,17 @@ TEST_T(release_delivery_with_database_attachments_is_valgrind_clean, 600) {
     free(tok);
     free(pt);
     vg_stop(&e.srv);
+}
+
+TEST_T(release_delivery_with_database_attachments_is_valgrind_clean, 600) {
+    char db[600];
+    snprintf(db, sizeof db, "%s/vg.db", aw_test_tmpdir());
+    vg_delivery(db);
+}
+
+TEST_T(release_delivery_on_postgres_is_valgrind_clean, 600) {
+    aw_pg_harness_t pg;
+    const char *url = aw_pg_harness_start_or_skip(&pg);
+    vg_delivery(url);
+    aw_pg_harness_stop(&pg);
 }
