@@ -819,7 +819,9 @@ int aw_catalog_register(const aw_catalog_config_t *cfg, aw_http_server_t *srv, a
 }
 
 int aw_catalog_start(aw_catalog_t *c, aw_err_t *err) {
-    return aw_cat_search_build(c->search, c->st, err);
+    int rc = aw_cat_search_build(c->search, c->st, err);
+    if (rc == 0) rc = aw_cat_search_watch(c->search, c->st, err);
+    return rc;
 }
 
 void aw_catalog_free(aw_catalog_t *c) {

@@ -56,6 +56,11 @@ int aw_cat_audit(aw_tx_t *tx, const char *actor, const char *action, const char 
 /* {"total": n, "entries": [{id, at, actor, action, objectType, objectId,
  * detail}]} newest first. */
 int aw_cat_audit_list(aw_tx_t *tx, size_t offset, size_t limit, json_t **out, aw_err_t *err);
+/* Rows in the audit log (< 0: an error). Every change of the catalogue
+ * writes one in its own transaction, and the log is append-only, so the
+ * count grows with every committed change: nodes compare it to see whether
+ * their finder index is stale. */
+int64_t aw_cat_audit_count(aw_tx_t *tx, aw_err_t *err);
 
 /* ---- services ------------------------------------------------------------- */
 

@@ -271,6 +271,10 @@ int aw_cat_audit(aw_tx_t *tx, const char *actor, const char *action, const char 
     return rc;
 }
 
+int64_t aw_cat_audit_count(aw_tx_t *tx, aw_err_t *err) {
+    return count_rows(tx, "SELECT count(*) FROM catalog_audit", NULL, err);
+}
+
 int aw_cat_audit_list(aw_tx_t *tx, size_t offset, size_t limit, json_t **out, aw_err_t *err) {
     *out = NULL;
     int64_t total = count_rows(tx, "SELECT count(*) FROM catalog_audit", NULL, err);

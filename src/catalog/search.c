@@ -5,14 +5,23 @@
  * The finder is built from the store at start and rebuilt after the admin
  * API changed services; searches hold a read lock, a rebuild builds the
  * new index outside the lock and swaps it in under the write lock.
+ *
+ * Changes this process did not make (`amtsweg import` while the server
+ * runs, the admin API of another node on the same PostgreSQL) are found by
+ * a watcher thread: every WATCH_MS it counts the catalogue's audit log
+ * (one row per committed change, append-only) and rebuilds when the count
+ * differs from the one read with the index's data.
  */
 #include "catalog/search.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "base/time.h"
 #include "catalog/assist.h"
 #include "catalog/catalog.h"
 #include "catalog/finder.h"
@@ -21,11 +30,20 @@
 #define SEARCH_LIMIT_MAX 50
 #define SEARCH_LIMIT_DEF 10
 
+#define WATCH_MS 2000
+
 struct aw_cat_search {
     pthread_rwlock_t lock;
     pthread_mutex_t build_mu; /* one rebuild at a time */
     aw_finder_t *finder;      /* NULL: no services yet */
     aw_assist_t *assist;      /* NULL: no AI endpoint configured */
+    _Atomic int64_t built_changes; /* audit rows read with the index's data; -1: none */
+    /* the watcher */
+    aw_store_t *st;
+    pthread_t watch;
+    bool watching, stop;
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
 };
 
 int aw_cat_search_new(const aw_catalog_config_t *cfg, aw_cat_search_t **out, aw_err_t *err) {
@@ -33,6 +51,13 @@ int aw_cat_search_new(const aw_catalog_config_t *cfg, aw_cat_search_t **out, aw_
     if (!s) return aw_err_set(err, AW_ENOMEM, "out of memory");
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->build_mu, NULL);
+    pthread_mutex_init(&s->watch_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_store(&s->built_changes, -1);
     if (cfg->assist_url && *cfg->assist_url) {
         aw_assist_config_t ac = {.url = cfg->assist_url,
                                  .model = cfg->assist_model,
@@ -50,6 +75,15 @@ int aw_cat_search_new(const aw_catalog_config_t *cfg, aw_cat_search_t **out, aw_
 
 void aw_cat_search_free(aw_cat_search_t *s) {
     if (!s) return;
+    if (s->watching) {
+        pthread_mutex_lock(&s->watch_mu);
+        s->stop = true;
+        pthread_cond_signal(&s->watch_cv);
+        pthread_mutex_unlock(&s->watch_mu);
+        pthread_join(s->watch, NULL);
+    }
+    pthread_cond_destroy(&s->watch_cv);
+    pthread_mutex_destroy(&s->watch_mu);
     aw_finder_free(s->finder);
     aw_assist_free(s->assist);
     pthread_rwlock_destroy(&s->lock);
@@ -66,6 +100,11 @@ int aw_cat_search_build(aw_cat_search_t *s, aw_store_t *st, aw_err_t *err) {
     json_t *all = json_array();
     aw_tx_t *tx = NULL;
     int rc = aw_store_begin(st, AW_TX_READ, &tx, err);
+    /* the count first: a change committed while the services are read
+     * shows as a higher count at the next look (one rebuild too many at
+     * worst, never one too few) */
+    int64_t changes = rc == 0 ? aw_cat_audit_count(tx, err) : -1;
+    if (rc == 0 && changes < 0) rc = (int)changes;
     for (size_t off = 0; rc == 0;) {
         json_t *page = NULL;
         rc = aw_cat_service_list(tx, off, AW_CAT_LIST_MAX, &page, err);
@@ -108,6 +147,7 @@ int aw_cat_search_build(aw_cat_search_t *s, aw_store_t *st, aw_err_t *err) {
         aw_finder_t *old = s->finder;
         s->finder = f;
         pthread_rwlock_unlock(&s->lock);
+        atomic_store(&s->built_changes, changes);
         aw_finder_free(old);
         if (f) {
             aw_finder_stats_t fs;
@@ -117,6 +157,41 @@ int aw_cat_search_build(aw_cat_search_t *s, aw_store_t *st, aw_err_t *err) {
     }
     pthread_mutex_unlock(&s->build_mu);
     return rc;
+}
+
+static void *watch_main(void *arg) {
+    aw_cat_search_t *s = arg;
+    pthread_mutex_lock(&s->watch_mu);
+    while (!s->stop) {
+        struct timespec ts = aw_time_deadline(CLOCK_MONOTONIC, WATCH_MS);
+        if (pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &ts) != ETIMEDOUT) continue;
+        pthread_mutex_unlock(&s->watch_mu);
+        aw_err_t err = {0};
+        aw_tx_t *tx;
+        int64_t n = -1;
+        if (aw_store_begin(s->st, AW_TX_READ, &tx, &err) == 0) {
+            n = aw_cat_audit_count(tx, &err);
+            aw_store_rollback(tx);
+        }
+        if (n >= 0 && n != atomic_load(&s->built_changes)) {
+            aw_log_info("catalog.finder.stale", "changes=%lld built=%lld", (long long)n,
+                        (long long)atomic_load(&s->built_changes));
+            if (aw_cat_search_build(s, s->st, &err) != 0)
+                aw_log_error("catalog.finder.rebuild_failed", "code=%s", aw_err_name(err.code));
+        }
+        pthread_mutex_lock(&s->watch_mu);
+    }
+    pthread_mutex_unlock(&s->watch_mu);
+    return NULL;
+}
+
+int aw_cat_search_watch(aw_cat_search_t *s, aw_store_t *st, aw_err_t *err) {
+    if (s->watching) return 0;
+    s->st = st;
+    if (pthread_create(&s->watch, NULL, watch_main, s) != 0)
+        return aw_err_set(err, AW_EIO, "catalog: cannot start the finder's watcher");
+    s->watching = true;
+    return 0;
 }
 
 static bool parse_limit(const char *v, size_t *out) {

@@ -17,6 +17,9 @@ typedef struct aw_cat_search aw_cat_search_t;
 int aw_cat_search_new(const aw_catalog_config_t *cfg, aw_cat_search_t **out, aw_err_t *err);
 /* (Re)builds the index from the services in the store. */
 int aw_cat_search_build(aw_cat_search_t *s, aw_store_t *st, aw_err_t *err);
+/* Starts a thread that rebuilds the index when the catalogue changed
+ * outside this process (see search.c); stopped by aw_cat_search_free. */
+int aw_cat_search_watch(aw_cat_search_t *s, aw_store_t *st, aw_err_t *err);
 void aw_cat_search_handle(aw_cat_search_t *s, aw_store_t *st, aw_http_req_t *req,
                           aw_http_resp_t *resp);
 void aw_cat_search_free(aw_cat_search_t *s);

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog/catalog.h"
 #include "harness.h"
@@ -499,5 +500,84 @@ TEST_T(postgresql_import_and_serve, 120) {
                "Bürgeramt Heide");
     json_decref(j);
     ASSERT_EQ(aw_tc_stop(&s), 0);
+    aw_pg_harness_stop(&pg);
+}
+
+/* ---- the finder learns changes made outside the process ------------------- */
+
+#define BEES "99123456000001"
+
+/* Whether GET /v1/services?q=q through s lists leika. */
+static bool search_lists(aw_tc_server_t *s, const char *q, const char *leika) {
+    char path[200];
+    snprintf(path, sizeof path, "/v1/services?q=%s", q);
+    json_t *j = NULL;
+    int st = req(s, "GET", path, NULL, NULL, &j);
+    bool found = false;
+    json_t *v;
+    size_t i;
+    if (st == 200)
+        json_array_foreach(json_object_get(j, "services"), i, v) found |=
+            strcmp(json_string_value(json_object_get(v, "leikaKey")) ?: "", leika) == 0;
+    json_decref(j);
+    return found;
+}
+
+/* Waits (bounded) until search_lists holds: the watcher looks every 2 s. */
+static bool search_lists_soon(aw_tc_server_t *s, const char *q, const char *leika) {
+    for (int i = 0; i < AW_TC_WAIT_S * 10; i++) {
+        if (search_lists(s, q, leika)) return true;
+        struct timespec ts = {0, 100 * 1000 * 1000}; /* polling a condition, bounded */
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+TEST_T(finder_learns_a_cli_import_while_serving, 120) {
+    aw_tc_server_t s;
+    start(&s, "1000");
+    seed(&s);
+    ASSERT(!search_lists(&s, "Bienenvolk", BEES));
+    char tsv[1024];
+    snprintf(tsv, sizeof tsv, "%s/bees.tsv", aw_test_tmpdir());
+    FILE *f = fopen(tsv, "w");
+    ASSERT(f);
+    fprintf(f, "leika_key\tname\tkeywords\tshort\tlong\tdocuments\tfees\tlegal_basis\t"
+               "processing_time\n" BEES "\tBienenvolk anmelden\tImker Bienen\tBienenvolk beim "
+               "Veterinäramt anmelden.\tLang.\tkeine\tkeine Gebühr\tBienenseuchen-VO\tsofort\n");
+    fclose(f);
+    /* the operator imports into the database the server uses */
+    ASSERT_EQ(aw_test_sh("%s import services %s --db %s/cat.db >/dev/null 2>&1",
+                         getenv("AMTSWEG_BIN"), tsv, aw_test_tmpdir()),
+              0);
+    ASSERT_MSG(search_lists_soon(&s, "Bienenvolk", BEES),
+               "the running server's search never found the imported service");
+    ASSERT(search_lists(&s, "Hund%20anmelden", DOG)); /* the rest is still there */
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+}
+
+TEST_T(finder_of_every_node_learns_a_change_postgres, 120) {
+    aw_pg_harness_t pg;
+    const char *url = aw_pg_harness_start_or_skip(&pg);
+    static char var_a[1024], var_b[1024];
+    snprintf(var_a, sizeof var_a, "%s/var-a", aw_test_tmpdir());
+    snprintf(var_b, sizeof var_b, "%s/var-b", aw_test_tmpdir());
+    const char *key = test_key();
+    const char *args_a[] = {"serve", "--db", url, "--var-dir", var_a, "--platform-key", key, NULL};
+    const char *args_b[] = {"serve", "--db", url, "--var-dir", var_b, "--platform-key", key, NULL};
+    const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" TOKEN, NULL};
+    aw_tc_server_t a, b;
+    aw_tc_start(&a, args_a, env);
+    aw_tc_start(&b, args_b, env);
+    ASSERT(!search_lists(&b, "Bienenvolk", BEES));
+    /* a service created through node A's admin API */
+    ASSERT_EQ(req(&a, "PUT", "/admin/v1/services/" BEES, AUTH "Content-Type: application/json\r\n",
+                  "{\"name\":\"Bienenvolk anmelden\",\"keywords\":\"Imker Bienen\"}", NULL),
+              201);
+    ASSERT(search_lists(&a, "Bienenvolk", BEES)); /* node A rebuilt before answering */
+    ASSERT_MSG(search_lists_soon(&b, "Bienenvolk", BEES),
+               "node B's search never found the service node A created");
+    ASSERT_EQ(aw_tc_stop(&b), 0);
+    ASSERT_EQ(aw_tc_stop(&a), 0);
     aw_pg_harness_stop(&pg);
 }
