@@ -34,9 +34,9 @@
 
 struct aw_cat_search {
     pthread_rwlock_t lock;
-    pthread_mutex_t build_mu; /* one rebuild at a time */
-    aw_finder_t *finder;      /* NULL: no services yet */
-    aw_assist_t *assist;      /* NULL: no AI endpoint configured */
+    pthread_mutex_t build_mu;      /* one rebuild at a time */
+    aw_finder_t *finder;           /* NULL: no services yet */
+    aw_assist_t *assist;           /* NULL: no AI endpoint configured */
     _Atomic int64_t built_changes; /* audit rows read with the index's data; -1: none */
     /* the watcher */
     aw_store_t *st;
