@@ -727,7 +727,9 @@ static void h_import(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     snprintf(src, sizeof src, "%s", source && *source && strlen(source) < 64 ? source : "upload");
     for (char *p = src; *p; p++)
         if (*p < 0x20 || *p > 0x7e) *p = '_';
-    aw_tx_t *tx = begin(c, AW_TX_WRITE, resp);
+    /* a whole file in one transaction: bulk, so that submissions committed
+     * just before it are not held in a write batch until it ends */
+    aw_tx_t *tx = begin(c, AW_TX_WRITE | AW_TX_BULK, resp);
     if (!tx) return;
     aw_err_t err = {0};
     aw_cat_import_stats_t stats;

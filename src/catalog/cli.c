@@ -107,7 +107,7 @@ int aw_catalog_cli_import(int argc, char **argv) {
         aw_tx_t *tx = NULL;
         aw_cat_import_stats_t s;
         int rc = aw_cat_read_file(argv[i], &data, &len, &err);
-        if (rc == 0) rc = aw_store_begin(st, AW_TX_WRITE, &tx, &err);
+        if (rc == 0) rc = aw_store_begin(st, AW_TX_WRITE | AW_TX_BULK, &tx, &err);
         if (rc == 0) rc = aw_cat_import(tx, kind, data, len, argv[i], actor, &s, &err);
         free(data);
         if (rc == 0) {

@@ -36,7 +36,7 @@ static int import_file(aw_tx_t *tx, aw_cat_import_kind_t kind, const char *path,
 
 int aw_catalog_demo_load(aw_store_t *st, const char *data_dir, aw_err_t *err) {
     aw_tx_t *tx;
-    int rc = aw_store_begin(st, AW_TX_WRITE, &tx, err);
+    int rc = aw_store_begin(st, AW_TX_WRITE | AW_TX_BULK, &tx, err);
     if (rc != 0) return rc;
     aw_sql_t *s;
     rc = aw_sql_query(tx, "SELECT (SELECT count(*) FROM services) + (SELECT count(*) FROM areas)",

@@ -214,7 +214,7 @@ static void release_stmts(aw_conn_t *c) {
 
 static int pg_begin(aw_conn_t *c, int mode, aw_err_t *err) {
     return simple_exec(
-        c, mode == AW_TX_WRITE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+        c, (mode & AW_TX_WRITE) ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 }
 
 static void pg_rollback(aw_conn_t *c) {

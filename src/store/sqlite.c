@@ -664,9 +664,12 @@ static bool syncing(sq_store_t *ss) {
     return r;
 }
 
-/* Takes the writer mutex and commits batch b if it is still open. */
+/* Takes the writer mutex and commits batch b if it is still open. Waits
+ * for the mutex at most BATCH_WAIT_MS: its holder may commit b itself (a
+ * bulk transaction does as it starts), and the caller looks again. */
 static void batch_take_over(sq_store_t *ss, sq_batch_t *b, int busy_ms) {
-    struct timespec dl = aw_time_deadline(CLOCK_REALTIME, busy_ms);
+    struct timespec dl =
+        aw_time_deadline(CLOCK_REALTIME, busy_ms < BATCH_WAIT_MS ? busy_ms : BATCH_WAIT_MS);
     if (pthread_mutex_timedlock(&ss->write_mu, &dl) != 0) return;
     if (ss->batch != b) {
         pthread_mutex_unlock(&ss->write_mu);
@@ -751,6 +754,8 @@ static int batch_leave(aw_conn_t *c, bool member, aw_err_t *err) {
 
 static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
     sq_store_t *ss = c->ss;
+    bool bulk = mode & AW_TX_BULK;
+    mode &= ~AW_TX_BULK;
     if (mode == AW_TX_READ) {
         int rc = ctl_exec(c, SQ_BEGIN, err);
         if (rc == 0) c->mode = mode;
@@ -773,12 +778,15 @@ static int sq_begin(aw_conn_t *c, int mode, aw_err_t *err) {
         return rc;
     }
     c->cur = ss->writer;
-    if (ss->batch && !sqlite3_get_autocommit(ss->writer->db)) {
+    if (ss->batch && !sqlite3_get_autocommit(ss->writer->db) && !bulk) {
         /* others' work is in the open transaction: ours goes on top */
         rc = ctl_exec(c, SQ_SAVEPOINT, err);
         c->in_sp = rc == 0;
     } else {
-        if (ss->batch) { /* lost (rolled back by SQLite): its members learn it */
+        /* a batch lost (rolled back by SQLite): its members learn it; one
+         * open for a long transaction: committed first, its members do not
+         * wait for the long one */
+        if (ss->batch) {
             uint64_t seq;
             sq_batch_t *old = batch_commit_locked(ss, &seq);
             batch_publish(ss, old, seq);

@@ -163,8 +163,9 @@ static int acquire_conn(aw_store_t *st, aw_conn_t **out, aw_err_t *err) {
 
 int aw_store_begin(aw_store_t *st, int mode, aw_tx_t **out, aw_err_t *err) {
     *out = NULL;
-    if (mode != AW_TX_READ && mode != AW_TX_WRITE)
-        return aw_err_set(err, AW_EINVAL, "store: transaction mode must be AW_TX_READ or WRITE");
+    if (mode != AW_TX_READ && mode != AW_TX_WRITE && mode != (AW_TX_WRITE | AW_TX_BULK))
+        return aw_err_set(err, AW_EINVAL,
+                          "store: transaction mode must be AW_TX_READ, WRITE or WRITE | BULK");
     aw_tx_t *tx = calloc(1, sizeof *tx);
     if (!tx) return aw_err_set(err, AW_ENOMEM, "store: out of memory");
     int rc = acquire_conn(st, &tx->conn, err);
@@ -173,7 +174,7 @@ int aw_store_begin(aw_store_t *st, int mode, aw_tx_t **out, aw_err_t *err) {
         return rc;
     }
     tx->st = st;
-    tx->mode = mode;
+    tx->mode = mode & ~AW_TX_BULK;
     rc = st->eng->begin(tx->conn, mode, err);
     if (rc != 0 && !st->eng->conn_ok(tx->conn)) {
         /* The connection died while idle (server restart, idle timeout);

@@ -74,6 +74,11 @@ int aw_store_schema_version(aw_store_t *st, int *db_version, int *known, aw_err_
 enum {
     AW_TX_READ = 1,  /* snapshot reads; writing is an error */
     AW_TX_WRITE = 2, /* SQLite: BEGIN IMMEDIATE (the write lock is taken now) */
+    /* or'ed to AW_TX_WRITE: a transaction expected to run long (imports).
+     * SQLite: it never joins a write batch, and a batch left open for it is
+     * committed before it starts, so short transactions that ended before
+     * it do not wait for its end. PostgreSQL: no difference. */
+    AW_TX_BULK = 4,
 };
 
 /* Starts a transaction on a pooled connection. Waits up to busy_timeout_ms

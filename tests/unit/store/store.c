@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -716,6 +717,19 @@ static int64_t setting_exists(aw_store_t *st, const char *key) {
     return rc == 0;
 }
 
+/* Waits (bounded: 10 s) until n threads wait for the write lock. */
+static void wait_write_waiting(aw_store_t *st, int n) {
+    aw_store_stats_t sw;
+    aw_err_t err = {0};
+    for (int i = 0; i < 10000; i++) {
+        ASSERT_OK(aw_store_stats(st, &sw, &err), &err);
+        if (sw.write_waiting == n) break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    ASSERT_EQ(sw.write_waiting, n);
+}
+
 /* Write batches: a transaction that ends while others wait for the write
  * lock leaves its part in the open SQLite transaction for them; one COMMIT
  * covers the batch. Each member keeps its own outcome: a rollback or a
@@ -740,14 +754,7 @@ TEST(sqlite_write_batch_members_keep_their_outcome) {
         a[i] = (batch_arg_t){.st = st, .id = i};
         ASSERT_EQ(pthread_create(&th[i], NULL, batch_member, &a[i]), 0);
     }
-    aw_store_stats_t sw;
-    for (int i = 0; i < 10000; i++) { /* bounded: 10 s */
-        ASSERT_OK(aw_store_stats(st, &sw, &err), &err);
-        if (sw.write_waiting == 5) break;
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-    }
-    ASSERT_EQ(sw.write_waiting, 5);
+    wait_write_waiting(st, 5);
     ASSERT_OK(aw_store_commit(first, &err), &err);
     /* returned: committed, so visible to any other connection */
     ASSERT(setting_exists(st, "m0"));
@@ -769,6 +776,95 @@ TEST(sqlite_write_batch_members_keep_their_outcome) {
                (long long)commits, (long long)txs);
     aw_store_close(st);
     ASSERT_EQ(reopened_settings(path), 4);
+}
+
+/* A long (bulk) transaction: a short one that ended while the bulk one
+ * waited for the write lock is committed before the bulk one starts, so
+ * its commit returns while the bulk transaction is still open (before, it
+ * waited in the batch until the bulk one ended). */
+typedef struct {
+    aw_store_t *st;
+    sem_t began, release;
+    int rc;
+    aw_err_t err;
+} bulk_arg_t;
+
+static void *bulk_writer(void *arg) {
+    bulk_arg_t *b = arg;
+    aw_tx_t *tx;
+    b->rc = aw_store_begin(b->st, AW_TX_WRITE | AW_TX_BULK, &tx, &b->err);
+    sem_post(&b->began);
+    if (b->rc) return NULL;
+    b->rc = aw_store_setting_put(tx, "global", "bulk", "v", &b->err);
+    sem_wait(&b->release); /* "runs long": until the test lets it end */
+    if (b->rc == 0)
+        b->rc = aw_store_commit(tx, &b->err);
+    else
+        aw_store_rollback(tx);
+    return NULL;
+}
+
+typedef struct {
+    aw_tx_t *tx;
+    sem_t done;
+    int rc;
+    aw_err_t err;
+} small_commit_t;
+
+static void *small_committer(void *arg) {
+    small_commit_t *c = arg;
+    c->rc = aw_store_commit(c->tx, &c->err);
+    sem_post(&c->done);
+    return NULL;
+}
+
+TEST(sqlite_bulk_transaction_does_not_hold_earlier_commits) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/bulk.db", aw_test_tmpdir());
+    aw_err_t err = {0};
+    aw_store_t *st;
+    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
+    ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
+    aw_tx_t *small;
+    ASSERT_OK(aw_store_begin(st, AW_TX_WRITE, &small, &err), &err);
+    ASSERT_OK(aw_store_setting_put(small, "global", "small", "v", &err), &err);
+    bulk_arg_t b = {.st = st};
+    sem_init(&b.began, 0, 0);
+    sem_init(&b.release, 0, 0);
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, bulk_writer, &b), 0);
+    wait_write_waiting(st, 1);
+    /* the small one ends while the bulk one waits: its commit must return
+     * while the bulk one is still open (bounded wait; without the flag it
+     * waits for the bulk one's end, which comes only after this) */
+    small_commit_t sc = {.tx = small};
+    sem_init(&sc.done, 0, 0);
+    pthread_t ct;
+    ASSERT_EQ(pthread_create(&ct, NULL, small_committer, &sc), 0);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    bool returned = sem_timedwait(&sc.done, &dl) == 0;
+    sem_wait(&b.began);
+    bool bulk_open = b.rc == 0;
+    sem_post(&b.release);
+    pthread_join(ct, NULL);
+    pthread_join(th, NULL);
+    sem_destroy(&sc.done);
+    int rc = sc.rc;
+    err = sc.err;
+    ASSERT_MSG(returned, "the short transaction's commit waited for the bulk transaction");
+    ASSERT_MSG(rc == 0, "%s", err.msg);
+    ASSERT(bulk_open);
+    ASSERT_MSG(b.rc == 0, "%s", b.err.msg);
+    ASSERT(setting_exists(st, "small"));
+    ASSERT(setting_exists(st, "bulk"));
+    /* the flag only goes with WRITE */
+    aw_tx_t *tx;
+    ASSERT_EQ(aw_store_begin(st, AW_TX_READ | AW_TX_BULK, &tx, &err), AW_EINVAL);
+    sem_destroy(&b.began);
+    sem_destroy(&b.release);
+    aw_store_close(st);
 }
 
 /* 0102: jti is unique among posted SETs only; the platform's own may share
