@@ -23,9 +23,11 @@
     X(PQconninfoFree)      \
     X(PQconninfoParse)     \
     X(PQdb)                \
+    X(PQdescribePrepared)  \
     X(PQerrorMessage)      \
     X(PQexec)              \
     X(PQexecPrepared)      \
+    X(PQfformat)           \
     X(PQfinish)            \
     X(PQfreemem)           \
     X(PQftype)             \
@@ -33,6 +35,7 @@
     X(PQgetlength)         \
     X(PQgetvalue)          \
     X(PQhost)              \
+    X(PQnfields)           \
     X(PQntuples)           \
     X(PQport)              \
     X(PQprepare)           \
@@ -53,9 +56,11 @@ AW_DL_DECLARE(pq, AW_DL_PQ_FUNCS)
 #define PQconninfoFree      (*aw_dl_pq_fn.PQconninfoFree)
 #define PQconninfoParse     (*aw_dl_pq_fn.PQconninfoParse)
 #define PQdb                (*aw_dl_pq_fn.PQdb)
+#define PQdescribePrepared  (*aw_dl_pq_fn.PQdescribePrepared)
 #define PQerrorMessage      (*aw_dl_pq_fn.PQerrorMessage)
 #define PQexec              (*aw_dl_pq_fn.PQexec)
 #define PQexecPrepared      (*aw_dl_pq_fn.PQexecPrepared)
+#define PQfformat           (*aw_dl_pq_fn.PQfformat)
 #define PQfinish            (*aw_dl_pq_fn.PQfinish)
 #define PQfreemem           (*aw_dl_pq_fn.PQfreemem)
 #define PQftype             (*aw_dl_pq_fn.PQftype)
@@ -63,6 +68,7 @@ AW_DL_DECLARE(pq, AW_DL_PQ_FUNCS)
 #define PQgetlength         (*aw_dl_pq_fn.PQgetlength)
 #define PQgetvalue          (*aw_dl_pq_fn.PQgetvalue)
 #define PQhost              (*aw_dl_pq_fn.PQhost)
+#define PQnfields           (*aw_dl_pq_fn.PQnfields)
 #define PQntuples           (*aw_dl_pq_fn.PQntuples)
 #define PQport              (*aw_dl_pq_fn.PQport)
 #define PQprepare           (*aw_dl_pq_fn.PQprepare)

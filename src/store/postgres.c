@@ -3,7 +3,11 @@
  *
  * Each pooled connection prepares a statement once (PQprepare, named
  * "aw_<n>") and executes it with PQexecPrepared; values travel as
- * parameters (text format; blobs binary), never inside SQL text.
+ * parameters (text format; blobs binary), never inside SQL text. Results
+ * come in text format, except for statements that return bytea (attachment
+ * chunks): those are asked for in binary (no hex, half the bytes, no
+ * unescaping) when every column of theirs has a binary form decoded here
+ * (bytea, text types, int2/4/8, bool); PQdescribePrepared tells once.
  * Read transactions are REPEATABLE READ READ ONLY (one snapshot, like
  * SQLite's WAL readers; writing is refused by the server). Write
  * transactions are READ COMMITTED: domain operations are written to be
@@ -19,7 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BYTEAOID 17
+#define BYTEAOID   17
+#define BOOLOID    16
+#define INT8OID    20
+#define INT2OID    21
+#define INT4OID    23
+#define TEXTOID    25
+#define BPCHAROID  1042
+#define VARCHAROID 1043
 
 typedef struct {
     char *conninfo;
@@ -30,6 +41,7 @@ typedef struct {
     char *sql;
     char name[24];
     int nparams;
+    int result_format; /* 0 text, 1 binary (see the top) */
 } pg_prep_t;
 
 typedef struct pg_stmt pg_stmt_t;
@@ -56,6 +68,7 @@ struct pg_stmt {
     int row, nrows;
     int64_t changes;
     unsigned char *unesc; /* last unescaped bytea */
+    char num[24];         /* a binary number read as text */
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -271,6 +284,36 @@ static int count_params(const char *sql) {
     return max;
 }
 
+/* 1 when statement `name` returns bytea and every column it returns has a
+ * binary form the accessors decode (see the top); else 0 (text). */
+static int binary_results(aw_conn_t *c, const char *name) {
+    PGresult *d = PQdescribePrepared(c->pg, name);
+    int fmt = 0;
+    if (d && PQresultStatus(d) == PGRES_COMMAND_OK) {
+        bool bytea = false, ok = true;
+        for (int i = 0; i < PQnfields(d) && ok; i++) {
+            switch (PQftype(d, i)) {
+            case BYTEAOID:
+                bytea = true;
+                break;
+            case BOOLOID:
+            case INT8OID:
+            case INT2OID:
+            case INT4OID:
+            case TEXTOID:
+            case BPCHAROID:
+            case VARCHAROID:
+                break;
+            default:
+                ok = false;
+            }
+        }
+        fmt = bytea && ok;
+    }
+    PQclear(d);
+    return fmt;
+}
+
 static int pg_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out, aw_err_t *err) {
     const pg_prep_t *prep = NULL;
     for (size_t i = 0; i < c->n_preps; i++) {
@@ -304,6 +347,7 @@ static int pg_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out
             return rc;
         }
         PQclear(r);
+        p->result_format = binary_results(c, p->name);
         c->preps[c->n_preps++] = p;
         prep = p;
     }
@@ -378,8 +422,9 @@ static int pg_step(aw_sql_t *b, aw_err_t *err) {
             return aw_err_set(err, s->bind_rc, "store: binding a parameter failed (%s)",
                               aw_err_name(s->bind_rc));
         s->executed = true;
-        s->res = PQexecPrepared(s->c->pg, s->prep->name, s->prep->nparams,
-                                (const char *const *)s->vals, s->lens, s->fmts, 0);
+        s->res =
+            PQexecPrepared(s->c->pg, s->prep->name, s->prep->nparams, (const char *const *)s->vals,
+                           s->lens, s->fmts, s->prep->result_format);
         ExecStatusType stt = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
         if (stt == PGRES_TUPLES_OK) {
             s->nrows = PQntuples(s->res);
@@ -407,14 +452,43 @@ static bool pg_col_null(aw_sql_t *b, int col) {
     if (!s->res || s->row < 0 || s->row >= s->nrows) return true;
     return PQgetisnull(s->res, s->row, col);
 }
+static int64_t binary_int(pg_stmt_t *s, int col);
+
 static const char *pg_col_text(aw_sql_t *b, int col) {
     pg_stmt_t *s = (pg_stmt_t *)b;
     if (pg_col_null(b, col)) return NULL;
+    Oid t = PQftype(s->res, col);
+    if (PQfformat(s->res, col) == 1 && t != BYTEAOID && t != TEXTOID && t != BPCHAROID &&
+        t != VARCHAROID) { /* a binary number, as text */
+        snprintf(s->num, sizeof s->num, "%lld", (long long)binary_int(s, col));
+        return s->num;
+    }
     return PQgetvalue(s->res, s->row, col);
 }
 static int64_t pg_col_int64(aw_sql_t *b, int col) {
-    const char *v = pg_col_text(b, col);
-    return v ? strtoll(v, NULL, 10) : 0;
+    pg_stmt_t *s = (pg_stmt_t *)b;
+    if (pg_col_null(b, col)) return 0;
+    if (PQfformat(s->res, col) == 1) return binary_int(s, col);
+    return strtoll(PQgetvalue(s->res, s->row, col), NULL, 10);
+}
+/* A column of a binary result as a number. */
+static int64_t binary_int(pg_stmt_t *s, int col) {
+    const char *v = PQgetvalue(s->res, s->row, col);
+    const unsigned char *u = (const unsigned char *)v;
+    int n = PQgetlength(s->res, s->row, col);
+    switch (PQftype(s->res, col)) { /* binary: big-endian two's complement */
+    case INT8OID:
+    case INT4OID:
+    case INT2OID: {
+        uint64_t x = (n > 0 && (u[0] & 0x80)) ? UINT64_MAX : 0;
+        for (int i = 0; i < n; i++) x = (x << 8) | u[i];
+        return (int64_t)x;
+    }
+    case BOOLOID:
+        return n > 0 && u[0] != 0;
+    default: /* text types: the characters */
+        return strtoll(v, NULL, 10);
+    }
 }
 static const void *pg_col_blob(aw_sql_t *b, int col, size_t *n) {
     pg_stmt_t *s = (pg_stmt_t *)b;
@@ -422,6 +496,10 @@ static const void *pg_col_blob(aw_sql_t *b, int col, size_t *n) {
     const char *v = pg_col_text(b, col);
     if (!v) return NULL;
     if (PQftype(s->res, col) != BYTEAOID) {
+        *n = (size_t)PQgetlength(s->res, s->row, col);
+        return v;
+    }
+    if (PQfformat(s->res, col) == 1) { /* the bytes as they are */
         *n = (size_t)PQgetlength(s->res, s->row, col);
         return v;
     }
