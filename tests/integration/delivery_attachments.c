@@ -3,12 +3,14 @@
  * database on SQLite too) and as files (--var-dir), and the switch from
  * one to the other. */
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "delivery_helpers.h"
 
 #define A1    "2b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a00a1"
+#define A2    "2b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a00a2"
 #define CHUNK (256 * 1024) /* DL_BLOB_CHUNK in src/delivery/internal.h */
 
 /* Plaintext of n bytes (text: the inbox's metadata hashes strlen bytes). */
@@ -213,4 +215,50 @@ TEST_T(upload_racing_a_submit_waits_for_it_postgres, 120) {
     free(tok);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
     aw_pg_harness_stop(&pg);
+}
+
+/* The server killed (SIGKILL) in the middle of an upload to the database
+ * store: what was accepted before stays (the first attachment, uploaded
+ * and answered 204), the broken upload counts as not uploaded (the final
+ * PUT is refused), and after a restart the sender uploads it again and the
+ * authority's inbox accepts both. */
+DL_TEST_BOTH(attachment_upload_survives_a_server_crash, 120) {
+    const char *args[8];
+    int n = 0;
+    for (int i = 0; extra && extra[i] && n < 5; i++) args[n++] = extra[i];
+    args[n++] = "--attachment-store";
+    args[n++] = "database";
+    args[n] = NULL;
+    char db[700];
+    if (extra)
+        snprintf(db, sizeof db, "%s", extra[1]);
+    else
+        snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
+    dl_env_t e;
+    dl_setup(&e, NULL, args);
+    const char *ids[] = {A1, A2};
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&e, e.dest, ids, 2, &s), 201);
+    char *p1 = text(600 * 1000, 'a'), *p2 = text(600 * 1000, 'b');
+    const char *pts[] = {p1, p2};
+    char tag[AW_JWE_TAG_LEN + 1];
+    char *t1 = dl_seal(p1, strlen(p1), tag), *t2 = dl_seal(p2, strlen(p2), tag);
+    ASSERT_EQ(dl_put_attachment(&e, &s, A1, t1), 204);
+    int64_t before = dl_blob_rows(db, s.sid);
+    int fd = dl_upload_half(&e, db, &s, A2, t2, before + 2);
+    ASSERT_EQ(aw_tc_signal(&e.srv, SIGKILL), 0);
+    aw_tc_wait_exit(&e.srv);
+    close(fd);
+    dl_start(&e, args);
+    ASSERT_EQ(dl_submit_sealed(&e, &s, "{\"a\":1}", NULL, ids, pts, 2), 422);
+    ASSERT_EQ(dl_put_attachment(&e, &s, A2, t2), 204);
+    ASSERT_EQ(dl_submit_sealed(&e, &s, "{\"a\":1}", NULL, ids, pts, 2), 202);
+    attachment_is(e.srv.port, e.ptoken, &s, A1, t1);
+    attachment_is(e.srv.port, e.ptoken, &s, A2, t2);
+    dl_inbox_accepts(&e, &e, s.cid);
+    free(p1);
+    free(p2);
+    free(t1);
+    free(t2);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }

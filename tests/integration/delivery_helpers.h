@@ -438,12 +438,12 @@ static inline int64_t dl_wait_blob_rows(const char *db, const char *sid, int64_t
     return n;
 }
 
-/* An upload of tok to (s, aid) that breaks off: headers and the first half
- * of the body, then, once the server stored a chunk of it (a blob and a
- * chunk row in db), a reset. Asserts that the server then deletes what it
- * stored. tok must be longer than two chunks (512 KiB). */
-static inline void dl_upload_broken_off(dl_env_t *e, const char *db, const dl_sub_t *s,
-                                        const char *aid, const char *tok) {
+/* Starts an upload of tok to (s, aid): headers and the first half of the
+ * body; returns the connection once the server has stored a chunk of it
+ * (the submission's blob rows in db reached at least min_rows). tok must be
+ * longer than two chunks (512 KiB). */
+static inline int dl_upload_half(dl_env_t *e, const char *db, const dl_sub_t *s, const char *aid,
+                                 const char *tok, int64_t min_rows) {
     int fd = aw_tc_connect(e->srv.port);
     aw_tc_sendf(fd,
                 "PUT /v1/submissions/%s/attachments/%s HTTP/1.1\r\nHost: t\r\n"
@@ -451,12 +451,20 @@ static inline void dl_upload_broken_off(dl_env_t *e, const char *db, const dl_su
                 "Content-Length: %zu\r\n\r\n",
                 s->sid, aid, e->stoken, strlen(tok));
     aw_tc_send(fd, tok, strlen(tok) / 2);
-    int64_t n = dl_wait_blob_rows(db, s->sid, 2);
-    ASSERT_MSG(n >= 2, "the server stored no chunk of the upload (%lld rows)", (long long)n);
+    int64_t n = dl_wait_blob_rows(db, s->sid, min_rows);
+    ASSERT_MSG(n >= min_rows, "the server stored no chunk of the upload (%lld rows)", (long long)n);
+    return fd;
+}
+
+/* An upload that breaks off (dl_upload_half, then a reset): asserts that
+ * the server then deletes what it stored. */
+static inline void dl_upload_broken_off(dl_env_t *e, const char *db, const dl_sub_t *s,
+                                        const char *aid, const char *tok) {
+    int fd = dl_upload_half(e, db, s, aid, tok, 2);
     struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* a reset, as a dropped link */
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fd);
-    n = dl_wait_blob_rows(db, s->sid, 0);
+    int64_t n = dl_wait_blob_rows(db, s->sid, 0);
     ASSERT_MSG(n == 0, "%lld rows of the broken-off upload left", (long long)n);
 }
 
