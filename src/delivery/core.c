@@ -463,7 +463,6 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
              cfg->public_url && *cfg->public_url ? cfg->public_url : "amtsweg");
     snprintf(d->attach_dir, sizeof d->attach_dir, "%s/attachments",
              cfg->var_dir ? cfg->var_dir : "var");
-    mkdir_p(d->attach_dir);
     struct stat st;
     int rc = 0;
     const char *as = cfg->attachment_store;
@@ -474,11 +473,23 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
     else if (strcmp(as, "file") != 0)
         rc = aw_err_set(err, AW_EINVAL,
                         "delivery: --attachment-store must be 'file' or 'database', not '%s'", as);
-    /* the directory also with the database store: files of earlier uploads */
-    if (rc == 0 &&
-        (stat(d->attach_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(d->attach_dir, W_OK) != 0))
-        rc = aw_err_set(err, AW_EIO, "delivery: cannot use %s as attachment directory: %s",
-                        d->attach_dir, strerror(errno));
+    if (rc == 0 && !d->blobs_db) {
+        mkdir_p(d->attach_dir);
+        if (stat(d->attach_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+            access(d->attach_dir, W_OK) != 0)
+            rc = aw_err_set(err, AW_EIO, "delivery: cannot use %s as attachment directory: %s",
+                            d->attach_dir, strerror(errno));
+    } else if (rc == 0 && stat(d->attach_dir, &st) == 0 &&
+               access(d->attach_dir, R_OK | W_OK) != 0) {
+        /* The database store writes no file: a node may run on a read-only
+         * file system. The directory matters only for files of uploads
+         * from before the switch (served from it, removed when replaced or
+         * purged); when it exists but cannot be used, say so once. */
+        char q[600];
+        aw_log_warn("delivery.attachment_dir",
+                    "dir=%s outcome=unusable errno=%d effect=file_attachments_unavailable",
+                    aw_log_quote(q, sizeof q, d->attach_dir), errno);
+    }
     /* An existing key is loaded now; a missing one is generated on first
      * use (RSA-4096 takes seconds), so start-up stays fast. */
     if (rc == 0)

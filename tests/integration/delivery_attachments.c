@@ -262,3 +262,28 @@ DL_TEST_BOTH(attachment_upload_survives_a_server_crash, 120) {
     free(t2);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
+
+/* The database store writes no file: a node starts and takes attachments
+ * with a --var-dir it cannot create (a read-only file system), which the
+ * file store refuses at start with a clear message. */
+TEST_T(database_store_needs_no_writable_var_dir, 120) {
+    const char *extra[] = {"--attachment-store", "database", "--var-dir", "/proc/amtsweg-none",
+                           NULL};
+    dl_env_t e;
+    dl_setup(&e, NULL, extra);
+    const char *ids[] = {A1};
+    const char *pts[] = {"ein Beleg"};
+    dl_sub_t s;
+    ASSERT_EQ(dl_send(&e, "{\"a\":1}", NULL, ids, pts, 1, &s), 202);
+    dl_inbox_accepts(&e, &e, s.cid);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+    char out[700];
+    snprintf(out, sizeof out, "%s/file-store.err", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("AMTSWEG_ADMIN_TOKEN=%s %s serve --listen 127.0.0.1:0 --db %s/other.db "
+                         "--attachment-store file --var-dir /proc/amtsweg-none >/dev/null 2>%s",
+                         DL_ADMIN, aw_test_bin(), aw_test_tmpdir(), out),
+              1);
+    char *msg = aw_test_read_file(out, NULL);
+    ASSERT_CONTAINS(msg, "cannot use /proc/amtsweg-none/attachments as attachment directory");
+    free(msg);
+}
