@@ -169,9 +169,10 @@ static void *put_thread(void *arg) {
 /* An upload and a final PUT racing on PostgreSQL: the upload's record
  * transaction takes the submission's row lock before it checks the state.
  * Here the "final PUT" is the test holding that lock with the state
- * changed to submitted: the upload waits for it (a lock wait shows in
- * pg_locks; without the lock it would not wait and record its attachment
- * under a submitted submission) and then answers 409, keeping nothing. */
+ * changed to submitted: the upload waits for it (its statement shows as
+ * waiting for a lock in pg_stat_activity; without the lock it would not
+ * wait, and would record its attachment under a submitted submission) and
+ * then answers 409, keeping nothing. */
 TEST_T(upload_racing_a_submit_waits_for_it_postgres, 120) {
     aw_pg_harness_t pg;
     const char *url = aw_pg_harness_start_or_skip(&pg);
@@ -199,7 +200,10 @@ TEST_T(upload_racing_a_submit_waits_for_it_postgres, 120) {
     ASSERT_EQ(pthread_create(&th, NULL, put_thread, &p), 0);
     int64_t waiting = 0;
     for (int i = 0; i < AW_TC_WAIT_S * 50 && waiting == 0; i++) {
-        waiting = dl_db_count(url, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted", NULL);
+        waiting = dl_db_count(url,
+                              "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                              " AND query LIKE 'UPDATE delivery_submissions SET updated_at%'",
+                              NULL);
         if (!waiting) {
             struct timespec ts = {0, 20 * 1000 * 1000}; /* polling a condition, bounded */
             nanosleep(&ts, NULL);
