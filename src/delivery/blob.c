@@ -10,16 +10,17 @@
  *    byte, its content in chunks of DL_BLOB_CHUNK bytes (delivery_blob_chunks,
  *    written one transaction per chunk: memory per upload stays bounded and
  *    no transaction lasts as long as a slow client);
- *  - the upload's record transaction points the attachment row at the blob
- *    and deletes the blob it replaces. On PostgreSQL the chunk transactions
+ *  - the upload's record transaction points the attachment row at the blob,
+ *    marks the blob recorded and deletes the blob it replaces. On PostgreSQL the chunk transactions
  *    commit asynchronously; the record transaction's synchronous commit
  *    flushes the WAL up to itself, so every chunk before it is durable when
  *    the 204 goes out. On SQLite every commit is durable anyway;
  *  - a blob no attachment row points at is garbage: an upload that was
- *    refused, broke off, or ran in a node that died. The upload's own error
- *    path deletes it; the purge sweeps the rest once they are older than the
- *    incomplete-submission deadline (no upload can take longer: its
- *    submission is gone by then);
+ *    refused, broke off, or ran in a node that died: it stays unrecorded.
+ *    The upload's own error path deletes it; the purge sweeps the rest once
+ *    they are older than the incomplete-submission deadline (no upload can
+ *    take longer: its submission is gone by then), looking only at
+ *    unrecorded blobs (a partial index), never at the attachments;
  *  - a download streams the chunks in order, one short read transaction
  *    per chunk.
  */
@@ -163,6 +164,15 @@ void dl_blob_free(dl_blob_writer_t *w) {
     free(w);
 }
 
+int dl_blob_record_in(aw_tx_t *tx, const char *blob_id, aw_err_t *err) {
+    int64_t ch = 0;
+    int rc = aw_sql_exec(tx, "UPDATE delivery_blobs SET recorded = 1 WHERE id = $1", &ch, err, "t",
+                         blob_id);
+    if (rc == 0 && ch != 1) /* swept meanwhile: its upload took longer than any may */
+        rc = aw_err_set(err, AW_ECONFLICT, "attachment: the upload's content is gone");
+    return rc;
+}
+
 int dl_blob_delete_in(aw_tx_t *tx, const char *blob_id, aw_err_t *err) {
     /* the chunks explicitly: no reliance on cascading foreign keys */
     int rc = aw_sql_exec(tx, "DELETE FROM delivery_blob_chunks WHERE blob_id = $1", NULL, err, "t",
@@ -195,9 +205,8 @@ int dl_blob_sweep(aw_delivery_t *d, int64_t cutoff_ms, int64_t *swept, aw_err_t 
         if (rc) return rc;
         aw_sql_t *q;
         rc = aw_sql_query(tx,
-                          "SELECT b.id FROM delivery_blobs b WHERE b.created_at < $1"
-                          " AND NOT EXISTS (SELECT 1 FROM delivery_attachments a"
-                          " WHERE a.blob_id = b.id) ORDER BY b.created_at LIMIT $2",
+                          "SELECT id FROM delivery_blobs WHERE recorded = 0 AND created_at < $1"
+                          " ORDER BY created_at LIMIT $2",
                           &q, err, "Ii", cutoff_ms, SWEEP_BATCH);
         if (rc == 0) {
             while (n < SWEEP_BATCH && (rc = aw_sql_step(q, err)) == 1)
@@ -209,12 +218,10 @@ int dl_blob_sweep(aw_delivery_t *d, int64_t cutoff_ms, int64_t *swept, aw_err_t 
         if (rc || n == 0) return rc;
         for (size_t i = 0; i < n; i++) {
             if ((rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err)) != 0) return rc;
-            /* still unreferenced: an upload may have been recorded since */
+            /* still unrecorded: an upload may have been recorded since */
             int64_t ch = 0;
-            rc = aw_sql_exec(tx,
-                             "DELETE FROM delivery_blobs WHERE id = $1 AND NOT EXISTS"
-                             " (SELECT 1 FROM delivery_attachments WHERE blob_id = $1)",
-                             &ch, err, "t", ids[i]);
+            rc = aw_sql_exec(tx, "DELETE FROM delivery_blobs WHERE id = $1 AND recorded = 0", &ch,
+                             err, "t", ids[i]);
             if (rc == 0 && ch == 1)
                 rc = aw_sql_exec(tx, "DELETE FROM delivery_blob_chunks WHERE blob_id = $1", NULL,
                                  err, "t", ids[i]);

@@ -202,7 +202,10 @@ void dl_blob_keep(dl_blob_writer_t *w);
 void dl_blob_free(dl_blob_writer_t *w);
 int dl_blob_delete_in(aw_tx_t *tx, const char *blob_id, aw_err_t *err);
 int dl_blobs_delete_submission_in(aw_tx_t *tx, const char *sub_id, aw_err_t *err);
-/* Deletes blobs older than cutoff_ms that no attachment row points at. */
+/* Marks the blob recorded (an attachment row points at it now), in the
+ * transaction that makes the row point at it. */
+int dl_blob_record_in(aw_tx_t *tx, const char *blob_id, aw_err_t *err);
+/* Deletes unrecorded blobs older than cutoff_ms. */
 int dl_blob_sweep(aw_delivery_t *d, int64_t cutoff_ms, int64_t *swept, aw_err_t *err);
 /* 200 streaming the blob (size bytes) from the database; an error when its
  * first chunk cannot be read (nothing is sent then). */

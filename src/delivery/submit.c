@@ -598,6 +598,7 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
                      " uploaded_at = $4, blob_id = $5 WHERE submission_id = $6 AND id = $7",
                      NULL, &err, "tItIttt", tag, (int64_t)u->size, digest, aw_time_now_ms(),
                      u->bw ? dl_blob_id(u->bw) : NULL, u->sid, u->aid);
+    if (rc == 0 && u->bw) rc = dl_blob_record_in(tx, dl_blob_id(u->bw), &err);
     /* the content it replaces: a blob goes with this commit */
     if (rc == 0 && old_blob) rc = dl_blob_delete_in(tx, old_blob, &err);
     if (rc == 0)

@@ -12,6 +12,7 @@
 #define DAY  (86400LL * 1000)
 #define SUB  "00000000-0000-4000-8000-0000000000b1"
 #define SUB2 "00000000-0000-4000-8000-0000000000b2"
+#define SUB3 "00000000-0000-4000-8000-0000000000b3"
 
 static aw_delivery_t *service(store_fixture_t *f, aw_delivery_config_t *cfg) {
     return dl_test_service(f, cfg, "database");
@@ -160,7 +161,8 @@ STORE_TEST(blob_not_kept_is_deleted) {
     service_free(d, &cfg);
 }
 
-static void add_incomplete(store_fixture_t *f, const char *id, int64_t created) {
+/* A submission in state (incomplete or submitted) created at created. */
+static void add_sub(store_fixture_t *f, const char *id, const char *state, int64_t created) {
     char dest[40];
     dl_test_dest(f, dest);
     aw_tx_t *tx;
@@ -168,13 +170,16 @@ static void add_incomplete(store_fixture_t *f, const char *id, int64_t created) 
     ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
     ASSERT_OK(aw_sql_exec(tx,
                           "INSERT INTO delivery_submissions (id, case_id, destination_id,"
-                          " sender_client_id, state, service_identifier, created_at, updated_at)"
-                          " VALUES ($1, $1, $2, 'c', 'incomplete', 'urn:x:y', $3, $3)",
-                          NULL, &err, "ttI", id, dest, created),
+                          " sender_client_id, state, service_identifier, created_at,"
+                          " submitted_at, updated_at)"
+                          " VALUES ($1, $1, $2, 'c', $3, 'urn:x:y', $4, $4, $4)",
+                          NULL, &err, "tttI", id, dest, state, created),
               &err);
     ASSERT_OK(aw_store_commit(tx, &err), &err);
 }
 
+/* What an upload's record transaction does: the attachment row points at
+ * the blob, the blob is recorded. */
 static void attach(store_fixture_t *f, const char *sub, const char *aid, const char *blob) {
     aw_tx_t *tx;
     aw_err_t err;
@@ -184,34 +189,50 @@ static void attach(store_fixture_t *f, const char *sub, const char *aid, const c
                           " size, digest, blob_id) VALUES ($1, $2, 0, 't', 1, 'd', $3)",
                           NULL, &err, "ttt", sub, aid, blob),
               &err);
+    ASSERT_OK(dl_blob_record_in(tx, blob, &err), &err);
     ASSERT_OK(aw_store_commit(tx, &err), &err);
 }
 
-STORE_TEST(purge_sweeps_unreferenced_blobs_and_those_of_purged_submissions) {
+STORE_TEST(purge_sweeps_unrecorded_blobs_and_those_of_purged_submissions) {
     aw_delivery_config_t cfg;
     aw_delivery_t *d = service(f, &cfg);
     int64_t now = aw_time_now_ms();
-    add_incomplete(f, SUB, now);
-    char kept[AW_UUID_STRLEN + 1], orphan[AW_UUID_STRLEN + 1];
+    add_sub(f, SUB, "incomplete", now);
+    add_sub(f, SUB3, "submitted", now);
+    char kept[AW_UUID_STRLEN + 1], orphan[AW_UUID_STRLEN + 1], live[AW_UUID_STRLEN + 1];
     free(write_blob(d, 1000, kept));
     free(write_blob_of(d, SUB2, DL_BLOB_CHUNK + 1, orphan)); /* its node died */
+    free(write_blob_of(d, SUB3, 10, live));
     attach(f, SUB, "00000000-0000-4000-8000-0000000000a1", kept);
-    aw_delivery_purge_stats_t st;
+    attach(f, SUB3, "00000000-0000-4000-8000-0000000000a3", live);
+    /* the live one was uploaded three days ago: recorded, it stays */
+    aw_tx_t *tx;
     aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx, "UPDATE delivery_blobs SET created_at = $1 WHERE id = $2", NULL, &err,
+                          "It", now - 3 * DAY, live),
+              &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    aw_delivery_purge_stats_t st;
     /* within a day nothing goes: the orphan could still be an upload */
     ASSERT_OK(aw_delivery_purge(d, now + DAY / 2, &st, &err), &err);
     ASSERT_EQ(st.blobs_swept, 0);
     ASSERT_EQ(blobs(f, orphan), 1);
     /* after a day: the orphan is swept, and the incomplete submission is
-     * purged with its blob */
+     * purged with its blob; the submitted one keeps its blob */
     ASSERT_OK(aw_delivery_purge(d, now + DAY + 1000, &st, &err), &err);
     ASSERT_EQ(st.incomplete_purged, 1);
     ASSERT_EQ(st.blobs_swept, 1);
     ASSERT_EQ(blobs(f, orphan) + chunks(f, orphan), 0);
     ASSERT_EQ(blobs(f, kept) + chunks(f, kept), 0);
+    ASSERT_EQ(blobs(f, live) + chunks(f, live), 2);
     aw_delivery_purge_stats_t tot;
     aw_delivery_purge_totals(d, &tot);
     ASSERT_EQ(tot.blobs_swept, 1);
+    /* recording a blob that is gone is a conflict, not a silent success */
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_EQ(dl_blob_record_in(tx, orphan, &err), AW_ECONFLICT);
+    aw_store_rollback(tx);
     service_free(d, &cfg);
 }
 
