@@ -454,6 +454,17 @@ static int upload_begin(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *re
     return 0;
 }
 
+/* A database-store error of an upload: its blob gone (swept: the upload
+ * outlived the incomplete deadline) is the client's 409; the rest as any
+ * store error. */
+static void blob_error(aw_http_resp_t *resp, const aw_err_t *err) {
+    if (err->code == AW_ECONFLICT)
+        dl_problem(resp, 409, DL_PROBLEM("submission-state-invalid"), "Submission state invalid",
+                   "the upload took longer than an incomplete submission may live");
+    else
+        dl_store_error(resp, err);
+}
+
 static int upload_chunk(aw_http_req_t *req, aw_http_resp_t *resp, const char *data, size_t len,
                         void *ctx) {
     aw_delivery_t *d = ctx;
@@ -475,7 +486,7 @@ static int upload_chunk(aw_http_req_t *req, aw_http_resp_t *resp, const char *da
     EVP_DigestUpdate(u->md, data, len);
     if (u->bw) {
         if (dl_blob_write(u->bw, data, len, &err)) {
-            dl_store_error(resp, &err);
+            blob_error(resp, &err);
             return u->status = resp->status;
         }
         return 0;
@@ -538,8 +549,8 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
     char digest[65];
     aw_hex_encode(md, 32, digest);
     char path[4500] = "";
-    if (u->bw ? dl_blob_flush(u->bw, &err) != 0
-              : file_store(d, u, digest, path, sizeof path) != 0) {
+    if (u->bw && dl_blob_flush(u->bw, &err) != 0) return blob_error(resp, &err);
+    if (!u->bw && file_store(d, u, digest, path, sizeof path) != 0) {
         dl_problem(resp, 500, "internal-error", "Internal Server Error",
                    "the attachment could not be stored");
         return;
@@ -608,7 +619,11 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
     free(old_blob);
     if (rc) {
         free(old_digest);
-        return dl_store_error(resp, &err);
+        if (u->bw)
+            blob_error(resp, &err);
+        else
+            dl_store_error(resp, &err);
+        return;
     }
     if (u->bw) dl_blob_keep(u->bw);
     /* a replaced file (same digest, file store: the same file) */

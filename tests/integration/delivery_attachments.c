@@ -291,3 +291,48 @@ TEST_T(database_store_needs_no_writable_var_dir, 120) {
     ASSERT_CONTAINS(msg, "cannot use /proc/amtsweg-none/attachments as attachment directory");
     free(msg);
 }
+
+/* An upload whose blob the purge swept meanwhile (it outlived the
+ * incomplete deadline: simulated by deleting the rows) ends with 409, not
+ * a 5xx; uploading again works. */
+TEST_T(upload_whose_blob_was_swept_gets_409, 120) {
+    const char *extra[] = {"--attachment-store", "database", NULL};
+    dl_env_t e;
+    dl_setup(&e, NULL, extra);
+    char db[700];
+    snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
+    const char *ids[] = {A1};
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s), 201);
+    char tag[AW_JWE_TAG_LEN + 1];
+    char *pt = text(600 * 1000, 'c');
+    char *tok = dl_seal(pt, strlen(pt), tag);
+    int fd = dl_upload_half(&e, db, &s, A1, tok, 2);
+    aw_store_t *st;
+    aw_err_t err;
+    ASSERT_MSG(aw_store_open(db, NULL, &st, &err) == 0, "%s", err.msg);
+    aw_tx_t *tx;
+    ASSERT_EQ(aw_store_begin(st, AW_TX_WRITE, &tx, &err), 0);
+    ASSERT_EQ(aw_sql_exec(tx,
+                          "DELETE FROM delivery_blob_chunks WHERE blob_id IN"
+                          " (SELECT id FROM delivery_blobs WHERE submission_id = $1)",
+                          NULL, &err, "t", s.sid),
+              0);
+    ASSERT_EQ(aw_sql_exec(tx, "DELETE FROM delivery_blobs WHERE submission_id = $1", NULL, &err,
+                          "t", s.sid),
+              0);
+    ASSERT_EQ(aw_store_commit(tx, &err), 0);
+    aw_store_close(st);
+    size_t half = strlen(tok) / 2;
+    aw_tc_send(fd, tok + half, strlen(tok) - half);
+    aw_tc_resp_t r;
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_MSG(r.status == 409, "status %d: %s", r.status, r.body ? r.body : "");
+    ASSERT_CONTAINS(r.body, "took longer");
+    aw_tc_resp_free(&r);
+    close(fd);
+    ASSERT_EQ(dl_put_attachment(&e, &s, A1, tok), 204);
+    free(pt);
+    free(tok);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
