@@ -95,15 +95,22 @@ TEST_T(attachments_shared_by_two_nodes_postgres, 120) {
     aw_pg_harness_stop(&pg);
 }
 
-TEST_T(attachment_in_database_on_sqlite_replaced_and_broken_off, 120) {
+/* A server on SQLite with the database store (its file into db) and a
+ * submission announced with attachment A1. */
+static void start_sqlite_database_store(dl_env_t *e, char *db, size_t cap, dl_sub_t *s) {
     const char *extra[] = {"--attachment-store", "database", NULL};
-    dl_env_t e;
-    dl_setup(&e, NULL, extra);
-    char db[700];
-    snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
+    dl_setup(e, NULL, extra);
+    snprintf(db, cap, "%s/amtsweg.db", aw_test_tmpdir());
     const char *ids[] = {A1};
+    ASSERT_EQ(dl_announce(e, e->dest, ids, 1, s), 201);
+}
+
+TEST_T(attachment_in_database_on_sqlite_replaced_and_broken_off, 120) {
+    dl_env_t e;
+    char db[700];
     dl_sub_t s;
-    ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s), 201);
+    start_sqlite_database_store(&e, db, sizeof db, &s);
+    const char *ids[] = {A1};
     char tag[AW_JWE_TAG_LEN + 1];
     char *first = text(300 * 1000, 'A'), *second = text(450 * 1000, 'a');
     char *t1 = dl_seal(first, strlen(first), tag), *t2 = dl_seal(second, strlen(second), tag);
@@ -296,14 +303,10 @@ TEST_T(database_store_needs_no_writable_var_dir, 120) {
  * incomplete deadline: simulated by deleting the rows) ends with 409, not
  * a 5xx; uploading again works. */
 TEST_T(upload_whose_blob_was_swept_gets_409, 120) {
-    const char *extra[] = {"--attachment-store", "database", NULL};
     dl_env_t e;
-    dl_setup(&e, NULL, extra);
     char db[700];
-    snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
-    const char *ids[] = {A1};
     dl_sub_t s;
-    ASSERT_EQ(dl_announce(&e, e.dest, ids, 1, &s), 201);
+    start_sqlite_database_store(&e, db, sizeof db, &s);
     char tag[AW_JWE_TAG_LEN + 1];
     char *pt = text(600 * 1000, 'c');
     char *tok = dl_seal(pt, strlen(pt), tag);
