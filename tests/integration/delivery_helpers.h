@@ -416,6 +416,21 @@ static inline int64_t dl_db_count(const char *db, const char *sql, const char *a
     return n;
 }
 
+/* Runs one statement on the server's database (taking $1 = arg) in a
+ * transaction of its own; returns the rows it changed. */
+static inline int64_t dl_db_exec(const char *db, const char *sql, const char *arg) {
+    aw_store_t *st;
+    aw_err_t err;
+    ASSERT_MSG(aw_store_open(db, NULL, &st, &err) == 0, "%s", err.msg);
+    aw_tx_t *tx;
+    ASSERT_MSG(aw_store_begin(st, AW_TX_WRITE, &tx, &err) == 0, "%s", err.msg);
+    int64_t ch = 0;
+    ASSERT_MSG(aw_sql_exec(tx, sql, &ch, &err, "t", arg) == 0, "%s", err.msg);
+    ASSERT_MSG(aw_store_commit(tx, &err) == 0, "%s", err.msg);
+    aw_store_close(st);
+    return ch;
+}
+
 /* Rows of a submission's attachment blobs in db: the blobs and their
  * chunks (the database attachment store). */
 static inline int64_t dl_blob_rows(const char *db, const char *sid) {
