@@ -728,6 +728,16 @@ static int64_t setting_exists(aw_store_t *st, const char *key) {
     return rc == 0;
 }
 
+/* A migrated SQLite store in the test's tmpdir (its path into path). */
+static aw_store_t *migrated_sqlite(char *path, size_t cap, const char *name) {
+    snprintf(path, cap, "%s/%s", aw_test_tmpdir(), name);
+    aw_err_t err = {0};
+    aw_store_t *st;
+    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
+    ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
+    return st;
+}
+
 /* Waits (bounded: 10 s) until n threads wait for the write lock. */
 static void wait_write_waiting(aw_store_t *st, int n) {
     aw_store_stats_t sw;
@@ -748,11 +758,8 @@ static void wait_write_waiting(aw_store_t *st, int n) {
  * only once the batch is committed (visible and synced). */
 TEST(sqlite_write_batch_members_keep_their_outcome) {
     char path[600];
-    snprintf(path, sizeof path, "%s/batch.db", aw_test_tmpdir());
+    aw_store_t *st = migrated_sqlite(path, sizeof path, "batch.db");
     aw_err_t err = {0};
-    aw_store_t *st;
-    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
-    ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
     aw_store_stats_t s0, s1;
     ASSERT_OK(aw_store_stats(st, &s0, &err), &err);
     aw_tx_t *first;
@@ -831,11 +838,8 @@ static void *small_committer(void *arg) {
 
 TEST(sqlite_bulk_transaction_does_not_hold_earlier_commits) {
     char path[600];
-    snprintf(path, sizeof path, "%s/bulk.db", aw_test_tmpdir());
+    aw_store_t *st = migrated_sqlite(path, sizeof path, "bulk.db");
     aw_err_t err = {0};
-    aw_store_t *st;
-    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
-    ASSERT_OK(aw_store_migrate(st, NULL, &err), &err);
     aw_tx_t *small;
     ASSERT_OK(aw_store_begin(st, AW_TX_WRITE, &small, &err), &err);
     ASSERT_OK(aw_store_setting_put(small, "global", "small", "v", &err), &err);
