@@ -29,6 +29,7 @@ typedef enum {
     OPT_HEADER_TO,
     OPT_REQUEST_TO,
     OPT_MAXBODY,
+    OPT_BODY_MEMORY,
     OPT_MAXHEADER,
     OPT_DRAIN,
     OPT_LOGLEVEL,
@@ -83,6 +84,9 @@ static const opt_t OPTS[] = {
      "abort requests whose body takes longer (default 300)"},
     {OPT_MAXBODY, "max-body", "AMTSWEG_MAX_BODY", "BYTES",
      "default request body limit (default 1048576)"},
+    {OPT_BODY_MEMORY, "max-body-memory", "AMTSWEG_MAX_BODY_MEMORY", "BYTES",
+     "request bodies held in memory at once, all connections together; beyond: 503 "
+     "(default 268435456)"},
     {OPT_MAXHEADER, "max-header", "AMTSWEG_MAX_HEADER", "BYTES",
      "request header limit (default 16384)"},
     {OPT_DRAIN, "drain-timeout", "AMTSWEG_DRAIN_TIMEOUT", "SECONDS",
@@ -312,6 +316,12 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
     case OPT_MAXBODY:
         rc = parse_uint(name, v, 1ULL << 40, &x, err);
         c->http.max_body_bytes = (size_t)x;
+        break;
+    case OPT_BODY_MEMORY:
+        rc = parse_uint(name, v, 1ULL << 40, &x, err);
+        c->http.max_body_memory = (size_t)x;
+        if (!rc && x < 1024 * 1024)
+            rc = aw_err_set(err, AW_EINVAL, "%s: at least 1048576 bytes", name);
         break;
     case OPT_MAXHEADER:
         rc = parse_uint(name, v, 1 << 20, &x, err);

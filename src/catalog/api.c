@@ -422,6 +422,12 @@ static void reindex(aw_catalog_t *c, aw_http_resp_t *resp) {
 #define ADMIN(c, req, resp) \
     if (!aw_auth_operator((c)->auth, (req), (resp))) return
 
+/* The operator token before a body is read (the handlers check again). */
+static void admin_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    aw_catalog_t *c = ctx;
+    aw_auth_operator(c->auth, req, resp);
+}
+
 static void reply_get(aw_catalog_t *c, aw_http_resp_t *resp, int rc, json_t *out,
                       const aw_err_t *err) {
     (void)c;
@@ -782,32 +788,35 @@ int aw_catalog_register(const aw_catalog_config_t *cfg, aw_http_server_t *srv, a
         return rc;
     }
     const aw_route_spec_t routes[] = {
-        {"GET", "/v1/routes", h_routes, c, 0, 0, NULL},
-        {"GET", "/v1/areas", h_areas, c, 0, 0, NULL},
-        {"GET", "/v1/services", h_services_search, c, 0, 0, NULL},
-        {"GET", "/v1/catalog/services/{leikaKey}", h_service_public, c, 0, 0, NULL},
-        {"GET", "/admin/v1/services", h_service_list, c, 0, 0, NULL},
-        {"GET", "/admin/v1/services/{leikaKey}", h_service_get, c, 0, 0, NULL},
-        {"PUT", "/admin/v1/services/{leikaKey}", h_service_put, c, AW_ROUTE_JSON, 0, NULL},
-        {"DELETE", "/admin/v1/services/{leikaKey}", h_service_delete, c, 0, 0, NULL},
-        {"GET", "/admin/v1/areas/{ars}", h_area_get, c, 0, 0, NULL},
-        {"PUT", "/admin/v1/areas/{ars}", h_area_put, c, AW_ROUTE_JSON, 0, NULL},
-        {"GET", "/admin/v1/authorities", h_authority_list, c, 0, 0, NULL},
-        {"POST", "/admin/v1/authorities", h_authority_create, c, AW_ROUTE_JSON, 0, NULL},
-        {"GET", "/admin/v1/authorities/{authority}", h_authority_get, c, 0, 0, NULL},
-        {"PUT", "/admin/v1/authorities/{authority}", h_authority_put, c, AW_ROUTE_JSON, 0, NULL},
-        {"DELETE", "/admin/v1/authorities/{authority}", h_authority_delete, c, 0, 0, NULL},
+        {"GET", "/v1/routes", h_routes, c, 0, 0, NULL, NULL},
+        {"GET", "/v1/areas", h_areas, c, 0, 0, NULL, NULL},
+        {"GET", "/v1/services", h_services_search, c, 0, 0, NULL, NULL},
+        {"GET", "/v1/catalog/services/{leikaKey}", h_service_public, c, 0, 0, NULL, NULL},
+        {"GET", "/admin/v1/services", h_service_list, c, 0, 0, NULL, NULL},
+        {"GET", "/admin/v1/services/{leikaKey}", h_service_get, c, 0, 0, NULL, NULL},
+        {"PUT", "/admin/v1/services/{leikaKey}", h_service_put, c, AW_ROUTE_JSON, 0, NULL,
+         admin_gate},
+        {"DELETE", "/admin/v1/services/{leikaKey}", h_service_delete, c, 0, 0, NULL, NULL},
+        {"GET", "/admin/v1/areas/{ars}", h_area_get, c, 0, 0, NULL, NULL},
+        {"PUT", "/admin/v1/areas/{ars}", h_area_put, c, AW_ROUTE_JSON, 0, NULL, admin_gate},
+        {"GET", "/admin/v1/authorities", h_authority_list, c, 0, 0, NULL, NULL},
+        {"POST", "/admin/v1/authorities", h_authority_create, c, AW_ROUTE_JSON, 0, NULL,
+         admin_gate},
+        {"GET", "/admin/v1/authorities/{authority}", h_authority_get, c, 0, 0, NULL, NULL},
+        {"PUT", "/admin/v1/authorities/{authority}", h_authority_put, c, AW_ROUTE_JSON, 0, NULL,
+         admin_gate},
+        {"DELETE", "/admin/v1/authorities/{authority}", h_authority_delete, c, 0, 0, NULL, NULL},
         {"GET", "/admin/v1/authorities/{authority}/services/{leikaKey}", h_params_get, c, 0, 0,
-         NULL},
+         NULL, NULL},
         {"PUT", "/admin/v1/authorities/{authority}/services/{leikaKey}", h_params_put, c,
-         AW_ROUTE_JSON, 0, NULL},
+         AW_ROUTE_JSON, 0, NULL, admin_gate},
         {"DELETE", "/admin/v1/authorities/{authority}/services/{leikaKey}", h_params_delete, c, 0,
-         0, NULL},
-        {"GET", "/admin/v1/responsibilities", h_resp_list, c, 0, 0, NULL},
-        {"POST", "/admin/v1/responsibilities", h_resp_add, c, AW_ROUTE_JSON, 0, NULL},
-        {"DELETE", "/admin/v1/responsibilities/{id}", h_resp_delete, c, 0, 0, NULL},
-        {"POST", "/admin/v1/import/{kind}", h_import, c, 0, IMPORT_MAX_BODY, NULL},
-        {"GET", "/admin/v1/audit", h_audit, c, 0, 0, NULL},
+         0, NULL, NULL},
+        {"GET", "/admin/v1/responsibilities", h_resp_list, c, 0, 0, NULL, NULL},
+        {"POST", "/admin/v1/responsibilities", h_resp_add, c, AW_ROUTE_JSON, 0, NULL, admin_gate},
+        {"DELETE", "/admin/v1/responsibilities/{id}", h_resp_delete, c, 0, 0, NULL, NULL},
+        {"POST", "/admin/v1/import/{kind}", h_import, c, 0, IMPORT_MAX_BODY, NULL, admin_gate},
+        {"GET", "/admin/v1/audit", h_audit, c, 0, 0, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
         rc = aw_http_server_route(srv, &routes[i], err);

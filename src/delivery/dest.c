@@ -792,23 +792,29 @@ static void h_dest_key(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     dl_dest_clear(&dd);
 }
 
+/* The operator token before the body is read. */
+static void admin_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    aw_delivery_t *d = ctx;
+    aw_auth_operator(d->op, req, resp);
+}
+
 int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
     aw_route_spec_t r[] = {
-        {"POST", "/admin/v1/destinations", h_dest_create, d, AW_ROUTE_JSON, 0, NULL},
-        {"GET", "/admin/v1/destinations", h_dest_list, d, 0, 0, NULL},
-        {"GET", "/admin/v1/destinations/{destinationId}", h_dest_get_admin, d, 0, 0, NULL},
-        {"PUT", "/admin/v1/destinations/{destinationId}", h_dest_replace, d, AW_ROUTE_JSON, 0,
-         NULL},
-        {"PATCH", "/admin/v1/destinations/{destinationId}", h_dest_patch, d, AW_ROUTE_JSON, 0,
-         NULL},
-        {"POST", "/admin/v1/clients", h_client_create, d, AW_ROUTE_JSON, 0, NULL},
-        {"GET", "/admin/v1/clients", h_client_list, d, 0, 0, NULL},
-        {"DELETE", "/admin/v1/clients/{clientId}", h_client_delete, d, 0, 0, NULL},
-        {"GET", "/admin/v1/dead-letters", h_dead_list, d, 0, 0, NULL},
-        {"POST", "/admin/v1/dead-letters/{jobId}/requeue", h_dead_requeue, d, 0, 0, NULL},
-        {"GET", "/admin/v1/delivery/stats", h_stats, d, 0, 0, NULL},
-        {"GET", "/v1/destinations/{destinationId}", h_dest_public, d, 0, 0, NULL},
-        {"GET", "/v1/destinations/{destinationId}/keys/{kid}", h_dest_key, d, 0, 0, NULL},
+        {"POST", "/admin/v1/destinations", h_dest_create, d, AW_ROUTE_JSON, 0, NULL, admin_gate},
+        {"GET", "/admin/v1/destinations", h_dest_list, d, 0, 0, NULL, NULL},
+        {"GET", "/admin/v1/destinations/{destinationId}", h_dest_get_admin, d, 0, 0, NULL, NULL},
+        {"PUT", "/admin/v1/destinations/{destinationId}", h_dest_replace, d, AW_ROUTE_JSON, 0, NULL,
+         admin_gate},
+        {"PATCH", "/admin/v1/destinations/{destinationId}", h_dest_patch, d, AW_ROUTE_JSON, 0, NULL,
+         admin_gate},
+        {"POST", "/admin/v1/clients", h_client_create, d, AW_ROUTE_JSON, 0, NULL, admin_gate},
+        {"GET", "/admin/v1/clients", h_client_list, d, 0, 0, NULL, NULL},
+        {"DELETE", "/admin/v1/clients/{clientId}", h_client_delete, d, 0, 0, NULL, NULL},
+        {"GET", "/admin/v1/dead-letters", h_dead_list, d, 0, 0, NULL, NULL},
+        {"POST", "/admin/v1/dead-letters/{jobId}/requeue", h_dead_requeue, d, 0, 0, NULL, NULL},
+        {"GET", "/admin/v1/delivery/stats", h_stats, d, 0, 0, NULL, NULL},
+        {"GET", "/v1/destinations/{destinationId}", h_dest_public, d, 0, 0, NULL, NULL},
+        {"GET", "/v1/destinations/{destinationId}/keys/{kid}", h_dest_key, d, 0, 0, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
         int rc = aw_http_server_route(srv, &r[i], err);

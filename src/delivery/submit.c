@@ -184,6 +184,13 @@ static bool sender_only(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *re
     return true;
 }
 
+/* The routes' gate: a client that is not a sender is refused before its
+ * body is read (the handlers check again, from the token cache). */
+static void sender_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    dl_client_t c;
+    sender_only(ctx, req, resp, &c);
+}
+
 static void not_found_sub(aw_http_resp_t *resp) {
     dl_problem(resp, 404, DL_PROBLEM("submission-not-found"), "Submission not found",
                "there is no submission with this id for this client");
@@ -864,11 +871,12 @@ static void h_events(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
 int dl_register_sender(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
     size_t submit_max = d->cfg.max_data_bytes + d->cfg.max_metadata_bytes + 4096;
     aw_route_spec_t r[] = {
-        {"POST", "/v1/submissions", h_announce, d, AW_ROUTE_JSON, 64 * 1024, NULL},
+        {"POST", "/v1/submissions", h_announce, d, AW_ROUTE_JSON, 64 * 1024, NULL, sender_gate},
         {"PUT", "/v1/submissions/{submissionId}/attachments/{attachmentId}", h_attachment_put, d,
-         AW_ROUTE_STREAM, (size_t)d->cfg.max_attachment_bytes, upload_chunk},
-        {"PUT", "/v1/submissions/{submissionId}", h_submit, d, AW_ROUTE_JSON, submit_max, NULL},
-        {"GET", "/v1/cases/{caseId}/events", h_events, d, 0, 0, NULL},
+         AW_ROUTE_STREAM, (size_t)d->cfg.max_attachment_bytes, upload_chunk, sender_gate},
+        {"PUT", "/v1/submissions/{submissionId}", h_submit, d, AW_ROUTE_JSON, submit_max, NULL,
+         sender_gate},
+        {"GET", "/v1/cases/{caseId}/events", h_events, d, 0, 0, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
         int rc = aw_http_server_route(srv, &r[i], err);

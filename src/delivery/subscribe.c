@@ -393,13 +393,20 @@ static void h_post_event(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     dl_sub_clear(&s);
 }
 
+/* POST events' gate: only a subscriber's body is read. */
+static void subscriber_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    dl_client_t c;
+    subscriber_only(ctx, req, resp, &c);
+}
+
 int dl_register_subscriber(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
     aw_route_spec_t r[] = {
-        {"GET", "/v1/submissions", h_list, d, 0, 0, NULL},
-        {"GET", "/v1/submissions/{submissionId}", h_get, d, 0, 0, NULL},
+        {"GET", "/v1/submissions", h_list, d, 0, 0, NULL, NULL},
+        {"GET", "/v1/submissions/{submissionId}", h_get, d, 0, 0, NULL, NULL},
         {"GET", "/v1/submissions/{submissionId}/attachments/{attachmentId}", h_get_attachment, d, 0,
-         0, NULL},
-        {"POST", "/v1/cases/{caseId}/events", h_post_event, d, 0, AW_SET_MAX_LEN, NULL},
+         0, NULL, NULL},
+        {"POST", "/v1/cases/{caseId}/events", h_post_event, d, 0, AW_SET_MAX_LEN, NULL,
+         subscriber_gate},
     };
     for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
         int rc = aw_http_server_route(srv, &r[i], err);

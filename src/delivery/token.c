@@ -160,6 +160,6 @@ out:
 }
 
 int dl_register_token(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
-    aw_route_spec_t r = {"POST", "/token", h_token, d, 0, 4096, NULL};
+    aw_route_spec_t r = {"POST", "/token", h_token, d, 0, 4096, NULL, NULL};
     return aw_http_server_route(srv, &r, err);
 }

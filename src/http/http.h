@@ -57,7 +57,15 @@ typedef struct aw_route_spec {
     unsigned flags;
     size_t max_body;           /* 0: the server default */
     aw_http_chunk_fn on_chunk; /* with AW_ROUTE_STREAM */
+    /* Runs once the headers are in, before any of the body is read. A
+     * response it sets is sent at once and the body is never read, so a
+     * client that may not use the route cannot make the server receive,
+     * buffer or parse its body: authentication belongs here (the handler
+     * may check again; it runs only when the gate set no response). */
+    aw_http_handler_fn gate;
 } aw_route_spec_t;
+
+#define AW_HTTP_BODY_MEMORY_DEFAULT ((size_t)256 * 1024 * 1024)
 
 typedef struct aw_http_config {
     const char *host;      /* "127.0.0.1", "::1", "0.0.0.0" */
@@ -70,6 +78,11 @@ typedef struct aw_http_config {
     unsigned request_timeout_s; /* from complete headers to complete body */
     size_t max_header_bytes;
     size_t max_body_bytes; /* default per route */
+    /* Request bodies held in memory at once, all connections together
+     * (streamed routes do not count); a request that would go beyond gets
+     * 503 with Retry-After. 0: 256 MiB. Must not be below the largest
+     * buffered route limit (aw_http_server_start refuses). */
+    size_t max_body_memory;
     unsigned drain_timeout_s;
     /* Reverse proxies whose X-Forwarded-For is believed (http/clientip.h):
      * addresses or CIDR blocks, comma-separated; NULL: none. */
@@ -170,6 +183,8 @@ int aw_http_server_add_metrics(aw_http_server_t *s, aw_http_metrics_fn fn, void 
  * registered module writer, appended to out. */
 void aw_http_server_metrics(aw_http_server_t *s, aw_buf_t *out);
 unsigned aw_http_server_inflight(const aw_http_server_t *s);
+/* Request body bytes held (reserved) now, of cfg.max_body_memory. */
+size_t aw_http_server_body_memory(const aw_http_server_t *s);
 /* True once aw_http_server_stop has begun. */
 bool aw_http_server_draining(aw_http_server_t *s);
 

@@ -101,6 +101,10 @@ struct aw_http_server {
 
     _Atomic uint64_t killed_slow;
     _Atomic uint64_t aborted;
+    /* request bodies held in memory (reserved up to cfg.max_body_memory)
+     * and requests refused because there was no room */
+    _Atomic size_t body_mem;
+    _Atomic uint64_t body_refused;
 
     struct {
         aw_http_metrics_fn fn;
@@ -124,7 +128,9 @@ struct aw_http__priv {
     aw_buf_t body;
     size_t body_max;
     size_t received;
+    size_t reserved; /* of s->body_mem, released when the request ends */
     bool overflow;
+    bool busy; /* no room in max_body_memory: the rest is discarded, 503 */
     int stream_status;
     int64_t start_us;
     int64_t deadline_us;
@@ -144,6 +150,7 @@ void aw_http_config_defaults(aw_http_config_t *c) {
     c->request_timeout_s = 300;
     c->max_header_bytes = 16 * 1024;
     c->max_body_bytes = 1024 * 1024;
+    c->max_body_memory = AW_HTTP_BODY_MEMORY_DEFAULT;
     c->drain_timeout_s = 30;
 }
 
@@ -340,6 +347,7 @@ int aw_http_server_new(const aw_http_config_t *cfg, aw_http_server_t **out, aw_e
     }
     if (s->cfg.conn_limit == 0) s->cfg.conn_limit = 1000;
     if (s->cfg.max_body_bytes == 0) s->cfg.max_body_bytes = 1024 * 1024;
+    if (s->cfg.max_body_memory == 0) s->cfg.max_body_memory = AW_HTTP_BODY_MEMORY_DEFAULT;
     if (s->cfg.max_header_bytes == 0) s->cfg.max_header_bytes = 16 * 1024;
     int rc = aw_cidr_list_parse(cfg->trusted_proxies, &s->trusted, err);
     if (rc < 0) {
@@ -409,6 +417,10 @@ bool aw_http_server_draining(aw_http_server_t *s) {
 
 unsigned aw_http_server_inflight(const aw_http_server_t *s) {
     return atomic_load(&s->inflight);
+}
+
+size_t aw_http_server_body_memory(const aw_http_server_t *s) {
+    return atomic_load(&s->body_mem);
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
@@ -676,6 +688,29 @@ static enum MHD_Result queue(struct aw_http__priv *p) {
     return ret;
 }
 
+/* Reserves n bytes of the body memory; false when that would go beyond
+ * max_body_memory (nothing reserved then). */
+static bool body_reserve(struct aw_http__priv *p, size_t n) {
+    aw_http_server_t *s = p->srv;
+    size_t cur = atomic_load(&s->body_mem);
+    do {
+        if (n > s->cfg.max_body_memory || cur > s->cfg.max_body_memory - n) {
+            atomic_fetch_add(&s->body_refused, 1);
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak(&s->body_mem, &cur, cur + n));
+    p->reserved += n;
+    return true;
+}
+
+static void busy_problem(aw_http_resp_t *resp) {
+    aw_http_resp_problem(resp, 503, "server-busy", "Service Unavailable",
+                         "the server holds as many request bodies as it may at once; retry "
+                         "later");
+    aw_http_resp_header(resp, "Retry-After", "1");
+    resp->close = true;
+}
+
 static void early_problem(struct aw_http__priv *p, int status, const char *type,
                           const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 static void early_problem(struct aw_http__priv *p, int status, const char *type,
@@ -717,6 +752,7 @@ static void dispatch(struct aw_http__priv *p) {
         resp->close = true;
         return;
     }
+    if (p->busy) return busy_problem(resp);
     if (p->stream_status) {
         if (resp->status == 0)
             aw_http_resp_problem(resp, p->stream_status, NULL, NULL, "request body refused");
@@ -821,6 +857,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                           "the request body is %llu bytes; the limit here is %zu", clen,
                           p->body_max);
         }
+        if (!p->early && p->spec && p->spec->gate) {
+            p->spec->gate(&p->req, &p->resp, p->spec->ctx);
+            if (p->resp.status) {
+                p->resp.close = true; /* the body stays unread */
+                p->early = true;
+            }
+        }
+        if (!p->early && p->spec && !(p->spec->flags & AW_ROUTE_STREAM) && clen > 0 &&
+            !body_reserve(p, (size_t)clen)) {
+            busy_problem(&p->resp);
+            p->early = true;
+        }
         if (p->early) return queue(p);
         return MHD_YES;
     }
@@ -841,7 +889,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         }
         p->received += n;
-        if (p->route < 0 || p->overflow || p->stream_status) return MHD_YES; /* discard */
+        if (p->route < 0 || p->overflow || p->stream_status || p->busy)
+            return MHD_YES; /* discard */
         if (p->received > p->body_max) {
             p->overflow = true;
             aw_buf_free(&p->body);
@@ -849,6 +898,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         if (p->spec->flags & AW_ROUTE_STREAM && p->spec->on_chunk) {
             p->stream_status = p->spec->on_chunk(&p->req, &p->resp, upload_data, n, p->spec->ctx);
+            return MHD_YES;
+        }
+        /* a body without Content-Length (chunked) reserves as it comes */
+        if (p->received > p->reserved && !body_reserve(p, p->received - p->reserved)) {
+            p->busy = true;
+            aw_buf_free(&p->body);
             return MHD_YES;
         }
         aw_buf_append(&p->body, upload_data, n);
@@ -886,6 +941,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     drop_file(&p->resp);
     json_decref(p->req.json);
     aw_buf_free(&p->body);
+    if (p->reserved) atomic_fetch_sub(&s->body_mem, p->reserved);
     aw_buf_free(&p->resp.body);
     free_headers(&p->resp);
     aw_arena_free(&p->arena);
@@ -951,6 +1007,17 @@ static int open_listener(aw_http_server_t *s, aw_err_t *err) {
 }
 
 int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
+    /* a route whose largest body could never be held would answer 503
+     * forever: refuse the configuration instead */
+    for (size_t i = 0; i < s->nspecs; i++) {
+        const aw_route_spec_t *r = &s->specs[i];
+        size_t max = r->max_body ? r->max_body : s->cfg.max_body_bytes;
+        if (!(r->flags & AW_ROUTE_STREAM) && max > s->cfg.max_body_memory)
+            return aw_err_set(err, AW_EINVAL,
+                              "the request body memory (%zu bytes) is below the body limit of "
+                              "%s %s (%zu bytes); raise --max-body-memory",
+                              s->cfg.max_body_memory, r->method, r->path, max);
+    }
     int rc = open_listener(s, err);
     if (rc) return rc;
     s->stats = calloc(s->nspecs + 1, sizeof *s->stats);
@@ -1070,9 +1137,17 @@ void aw_http_server_metrics(aw_http_server_t *s, aw_buf_t *out) {
                   "amtsweg_http_slow_clients_closed_total %llu\n"
                   "# HELP amtsweg_http_requests_aborted_total Requests aborted by the request "
                   "deadline.\n# TYPE amtsweg_http_requests_aborted_total counter\n"
-                  "amtsweg_http_requests_aborted_total %llu\n",
+                  "amtsweg_http_requests_aborted_total %llu\n"
+                  "# HELP amtsweg_http_body_memory_bytes Request body bytes held in memory "
+                  "(reserved).\n# TYPE amtsweg_http_body_memory_bytes gauge\n"
+                  "amtsweg_http_body_memory_bytes %zu\n"
+                  "# HELP amtsweg_http_body_memory_refused_total Requests refused (503) because "
+                  "the body memory was full.\n"
+                  "# TYPE amtsweg_http_body_memory_refused_total counter\n"
+                  "amtsweg_http_body_memory_refused_total %llu\n",
                   atomic_load(&s->nconns), atomic_load(&s->inflight),
                   (unsigned long long)atomic_load(&s->killed_slow),
-                  (unsigned long long)atomic_load(&s->aborted));
+                  (unsigned long long)atomic_load(&s->aborted), atomic_load(&s->body_mem),
+                  (unsigned long long)atomic_load(&s->body_refused));
     for (size_t i = 0; i < s->nwriters; i++) s->writers[i].fn(s->writers[i].ctx, out);
 }

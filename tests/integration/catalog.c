@@ -403,7 +403,7 @@ static aw_http_server_t *mock_llm(char *url, size_t n) {
     aw_http_server_t *m;
     aw_err_t err = {0};
     ASSERT_OK(aw_http_server_new(&c, &m, &err), &err);
-    aw_route_spec_t r = {"POST", "/v1/chat/completions", h_mock_chat, NULL, 0, 0, NULL};
+    aw_route_spec_t r = {"POST", "/v1/chat/completions", h_mock_chat, NULL, 0, 0, NULL, NULL};
     ASSERT_OK(aw_http_server_route(m, &r, &err), &err);
     ASSERT_OK(aw_http_server_start(m, &err), &err);
     snprintf(url, n, "http://127.0.0.1:%u", aw_http_server_port(m));

@@ -785,3 +785,76 @@ TEST(conf_case_of_another_sender_cannot_be_joined) {
     aw_tc_resp_free(&r);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
+
+/* Sends only the headers of a request that announces a large body and
+ * reads the answer: it must come without one byte of the body. */
+static void refused_before_body(int port, const char *method, const char *path, const char *token,
+                                size_t len, int status, const char *slug) {
+    int fd = aw_tc_connect(port);
+    char auth[400] = "";
+    if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+    aw_tc_sendf(fd,
+                "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\n"
+                "Content-Length: %zu\r\n\r\n",
+                method, path, auth, len);
+    aw_tc_resp_t r;
+    ASSERT_MSG(aw_tc_read(fd, &r) == 0, "%s %s: no answer before the body", method, path);
+    problem_is(&r, status, slug);
+    aw_tc_resp_free(&r);
+    ASSERT(aw_tc_wait_closed(fd));
+    close(fd);
+}
+
+/* A client that may not use a route cannot make the server take its body:
+ * 401/403 come as soon as the headers are in (before, the server read and
+ * held up to 10 MB of an unauthenticated final PUT). */
+TEST(conf_body_read_only_from_allowed_clients) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&e, e.dest, (const char *const[]){A1}, 1, &s), 201);
+    char path[300];
+    snprintf(path, sizeof path, "/v1/submissions/%s", s.sid);
+    refused_before_body(e.srv.port, "PUT", path, NULL, 9000000, 401, "unauthorized");
+    refused_before_body(e.srv.port, "PUT", path, "no-such-token", 9000000, 401, "unauthorized");
+    refused_before_body(e.srv.port, "PUT", path, e.ptoken, 9000000, 403, "forbidden");
+    snprintf(path, sizeof path, "/v1/submissions/%s/attachments/%s", s.sid, A1);
+    refused_before_body(e.srv.port, "PUT", path, e.ptoken, 400000000, 403, "forbidden");
+    refused_before_body(e.srv.port, "POST", "/v1/submissions", NULL, 60000, 401, "unauthorized");
+    snprintf(path, sizeof path, "/v1/cases/%s/events", s.cid);
+    refused_before_body(e.srv.port, "POST", path, e.stoken, 60000, 403, "forbidden");
+    refused_before_body(e.srv.port, "POST", "/admin/v1/destinations", e.stoken, 1000000, 401,
+                        "unauthorized");
+    refused_before_body(e.srv.port, "PUT", "/admin/v1/services/99123456789012", NULL, 1000000, 401,
+                        "unauthorized");
+    /* the sender itself is still served on the same server */
+    char tag[AW_JWE_TAG_LEN + 1];
+    char *t = dl_seal("eins", 4, tag);
+    ASSERT_EQ(dl_put_attachment(&e, &s, A1, t), 204);
+    char *em = dl_seal("{}", 2, s.mtag), *ed = dl_seal("{}", 2, s.dtag);
+    ASSERT_EQ(dl_submit_tokens(&e, &s, em, ed, NULL), 202);
+    free(t);
+    free(em);
+    free(ed);
+    aw_tc_resp_t r;
+    aw_tc_request(e.srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
+    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_http_body_memory_bytes"), 0);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+/* --max-body-memory below what one final PUT may carry is refused at start
+ * with the route named (such a server would answer 503 forever). */
+TEST(conf_body_memory_below_a_route_limit_refused) {
+    char out[700];
+    snprintf(out, sizeof out, "%s/serve.err", aw_test_tmpdir());
+    int rc = aw_test_sh("AMTSWEG_ADMIN_TOKEN=%s '%s' serve --db '%s/db' --listen 127.0.0.1:0 "
+                        "--max-body-memory 5000000 >'%s' 2>&1",
+                        DL_ADMIN, aw_test_bin(), aw_test_tmpdir(), out);
+    ASSERT(rc != 0);
+    char *msg = aw_test_read_file(out, NULL);
+    ASSERT(msg);
+    ASSERT_CONTAINS(msg, "PUT /v1/submissions/{submissionId}");
+    ASSERT_CONTAINS(msg, "--max-body-memory");
+    free(msg);
+}

@@ -45,7 +45,7 @@ static aw_http_server_t *mock(char *url, size_t n) {
     aw_http_server_t *s;
     aw_err_t err = {0};
     ASSERT_EQ(aw_http_server_new(&c, &s, &err), 0);
-    aw_route_spec_t r = {"POST", "/v1/chat/completions", h_chat, NULL, 0, 0, NULL};
+    aw_route_spec_t r = {"POST", "/v1/chat/completions", h_chat, NULL, 0, 0, NULL, NULL};
     ASSERT_EQ(aw_http_server_route(s, &r, &err), 0);
     ASSERT_EQ(aw_http_server_start(s, &err), 0);
     snprintf(url, n, "http://127.0.0.1:%u", aw_http_server_port(s));

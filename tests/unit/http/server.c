@@ -358,3 +358,146 @@ TEST(stream_response_is_read_in_order_and_freed_once) {
     ASSERT_EQ(atomic_load(&g_gen_live), 0);
     ASSERT_EQ(atomic_load(&g_gen_freed), 3);
 }
+
+/* ---- gates and the body memory --------------------------------------------- */
+
+static atomic_int g_gate_calls;
+
+/* lets a request in when it carries "X-Key: ok" */
+static void key_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    (void)ctx;
+    atomic_fetch_add(&g_gate_calls, 1);
+    const char *k = aw_http_header(req, "X-Key");
+    if (!k || strcmp(k, "ok") != 0)
+        aw_http_resp_problem(resp, 401, "unauthorized", NULL, "X-Key is missing");
+}
+
+static aw_http_server_t *start_gated(size_t body_memory, size_t route_max, aw_err_t *err) {
+    aw_http_config_t c;
+    aw_http_config_defaults(&c);
+    c.port = 0;
+    c.threads = 2;
+    c.max_body_memory = body_memory;
+    aw_http_server_t *s;
+    if (aw_http_server_new(&c, &s, err)) return NULL;
+    const aw_route_spec_t routes[] = {
+        {.method = "PUT",
+         .path = "/gated",
+         .handler = h_len,
+         .max_body = route_max,
+         .gate = key_gate},
+        {.method = "PUT", .path = "/big", .handler = h_len, .max_body = route_max},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (aw_http_server_route(s, &routes[i], err)) break;
+    if (aw_http_server_start(s, err)) {
+        aw_http_server_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Waits (bounded) until the server holds `want` bytes of bodies. */
+static bool body_memory_is(aw_http_server_t *s, size_t want) {
+    for (long i = 0; i < 100000000 && aw_http_server_body_memory(s) != want; i++) sched_yield();
+    return aw_http_server_body_memory(s) == want;
+}
+
+TEST(gate_answers_before_the_body_is_read) {
+    aw_err_t err;
+    aw_http_server_t *s = start_gated(0, 4 << 20, &err);
+    ASSERT_MSG(s, "start: %s", err.msg);
+    int port = aw_http_server_port(s);
+    /* 3 MB announced, not one byte sent: the answer comes all the same */
+    int fd = aw_tc_connect(port);
+    aw_tc_sendf(fd, "PUT /gated HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n");
+    aw_tc_resp_t r;
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_EQ(r.status, 401);
+    ASSERT_CONTAINS(r.body, "X-Key is missing");
+    ASSERT_STR(aw_tc_header(&r, "Connection"), "close");
+    aw_tc_resp_free(&r);
+    ASSERT(aw_tc_wait_closed(fd));
+    close(fd);
+    ASSERT_EQ(aw_http_server_body_memory(s), 0);
+    /* let in: the handler sees the whole body; the gate ran once per request */
+    atomic_store(&g_gate_calls, 0);
+    aw_tc_request(port, "PUT", "/gated", "X-Key: ok\r\n", "0123456789", 10, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR(r.body, "{\"len\":10}");
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(atomic_load(&g_gate_calls), 1);
+    ASSERT(body_memory_is(s, 0));
+    aw_http_server_free(s);
+}
+
+/* Reads a 503 server-busy (with Retry-After) from fd and closes it. */
+static void read_busy(int fd) {
+    aw_tc_resp_t r;
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_EQ(r.status, 503);
+    ASSERT_CONTAINS(r.body, "server-busy");
+    ASSERT_STR(aw_tc_header(&r, "Retry-After"), "1");
+    aw_tc_resp_free(&r);
+    close(fd);
+}
+
+TEST(body_memory_full_gives_503_and_frees_as_requests_end) {
+    aw_err_t err;
+    aw_http_server_t *s = start_gated(1 << 20, 800000, &err);
+    ASSERT_MSG(s, "start: %s", err.msg);
+    int port = aw_http_server_port(s);
+    char *body = malloc(700000);
+    memset(body, 'b', 700000);
+    /* A announces 700 000 bytes and sends the first 1000: they are reserved */
+    int a = aw_tc_connect(port);
+    aw_tc_sendf(a, "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 700000\r\n\r\n");
+    aw_tc_send(a, body, 1000);
+    ASSERT(body_memory_is(s, 700000));
+    /* B would need 400 000 more than the 1 MiB: 503 before its body */
+    aw_tc_resp_t r;
+    int b = aw_tc_connect(port);
+    aw_tc_sendf(b, "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 400000\r\n\r\n");
+    read_busy(b);
+    /* C sends chunked (no length known): refused once it outgrows the room,
+     * the rest is read and dropped, nothing of it stays reserved */
+    int c = aw_tc_connect(port);
+    aw_tc_sendf(c, "PUT /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 8; i++) {
+        aw_tc_sendf(c, "%x\r\n", 50000);
+        aw_tc_send(c, body, 50000);
+        aw_tc_sendf(c, "\r\n");
+    }
+    aw_tc_sendf(c, "0\r\n\r\n");
+    read_busy(c);
+    ASSERT(body_memory_is(s, 700000));
+    /* A finishes: handled in full, and its reservation goes with it */
+    aw_tc_send(a, body + 1000, 699000);
+    ASSERT_EQ(aw_tc_read(a, &r), 0);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR(r.body, "{\"len\":700000}");
+    aw_tc_resp_free(&r);
+    close(a);
+    ASSERT(body_memory_is(s, 0));
+    /* now B's body fits */
+    aw_tc_request(port, "PUT", "/big", NULL, body, 400000, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR(r.body, "{\"len\":400000}");
+    aw_tc_resp_free(&r);
+    aw_buf_t m = AW_BUF_INIT;
+    aw_http_server_metrics(s, &m);
+    ASSERT_CONTAINS(m.data, "amtsweg_http_body_memory_refused_total 2\n");
+    ASSERT_CONTAINS(m.data, "amtsweg_http_body_memory_bytes 0\n");
+    aw_buf_free(&m);
+    free(body);
+    aw_http_server_free(s);
+}
+
+TEST(route_limit_above_body_memory_refused_at_start) {
+    aw_err_t err;
+    aw_http_server_t *s = start_gated(1 << 20, 2 << 20, &err);
+    ASSERT(s == NULL);
+    ASSERT_EQ(err.code, AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "PUT /gated");
+    ASSERT_CONTAINS(err.msg, "--max-body-memory");
+}
