@@ -251,6 +251,44 @@ TEST_T(delivery_end_to_end_postgres, 180) {
     aw_pg_harness_stop(&pg);
 }
 
+/* A data set just under the default limit (10 MB of JWE): taken, fetched,
+ * decrypted, hash-checked and accepted; its bytes arrive unchanged. */
+TEST_T(delivery_data_set_at_the_limit_travels_through, 180) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    size_t n = 7400000; /* sealed: 4/3 of it plus the JWE parts, just below 10 000 000 */
+    char *data = malloc(n + 1);
+    memcpy(data, "{\"text\":\"", 9);
+    for (size_t i = 9; i < n - 2; i++) data[i] = (char)('a' + (i * 7919) % 26);
+    memcpy(data + n - 2, "\"}", 3);
+    dl_sub_t s;
+    ASSERT_EQ(dl_announce(&e, e.dest, NULL, 0, &s), 201);
+    char *meta = dl_metadata(data, NULL, NULL, 0);
+    char *em = dl_seal(meta, strlen(meta), s.mtag), *ed = dl_seal(data, n, s.dtag);
+    ASSERT_GT(strlen(ed), 9800000);
+    ASSERT_LE(strlen(ed), 10000000);
+    ASSERT_EQ(dl_submit_tokens(&e, &s, em, ed, NULL), 202);
+    char out[700];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    ASSERT_EQ(dl_inbox(&e, out), 0);
+    char f[900];
+    snprintf(f, sizeof f, "%s/%s/data.json", out, s.cid);
+    size_t got_n = 0;
+    char *got = aw_test_read_file(f, &got_n);
+    ASSERT_NOT_NULL(got);
+    ASSERT_EQ(got_n, n);
+    ASSERT(memcmp(got, data, n) == 0);
+    char *ev = dl_last_event(&e, s.cid, e.stoken);
+    ASSERT_CONTAINS(ev, "accept-submission");
+    free(ev);
+    free(got);
+    free(meta);
+    free(em);
+    free(ed);
+    free(data);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
 TEST_T(delivery_large_attachment_streams_through, 180) {
     dl_env_t e;
     dl_setup(&e, NULL, NULL);
