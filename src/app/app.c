@@ -45,6 +45,7 @@ typedef enum {
     OPT_MAX_SUBMISSION,
     OPT_DEADLINES,
     OPT_CALLBACK_LOOPBACK,
+    OPT_KEY_ROOTS,
     OPT_SIGN_WORKER,
     OPT_SIGN_THREADS,
     OPT_SIGN_ESCALATE,
@@ -119,6 +120,9 @@ static const opt_t OPTS[] = {
      "(default 86400,1209600,604800,63072000)"},
     {OPT_CALLBACK_LOOPBACK, "callback-allow-loopback", "AMTSWEG_CALLBACK_ALLOW_LOOPBACK", "0|1",
      "allow http:// callbacks to loopback addresses (tests only; default 0)"},
+    {OPT_KEY_ROOTS, "key-roots", "AMTSWEG_KEY_ROOTS", "FILE",
+     "PEM file of trusted root certificates: destination keys must carry an x5c chain that "
+     "verifies against them (default: none, x5c optional)"},
     {OPT_SIGN_WORKER, "delivery-sign-worker", "AMTSWEG_DELIVERY_SIGN_WORKER", "0|1",
      "sign event SETs on the background worker (default 1; 0: only when the log is read)"},
     {OPT_SIGN_THREADS, "delivery-sign-threads", "AMTSWEG_DELIVERY_SIGN_THREADS", "N",
@@ -226,6 +230,9 @@ static int apply(aw_app_config_t *c, const opt_t *o, const char *v, const char *
         return 0;
     case OPT_PLATFORM_KEY:
         c->delivery.platform_key_file = v;
+        return 0;
+    case OPT_KEY_ROOTS:
+        c->delivery.key_roots = *v ? v : NULL;
         return 0;
     case OPT_DEADLINES:
         return aw_delivery_parse_deadlines(&c->delivery, v, err);

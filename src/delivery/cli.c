@@ -56,11 +56,13 @@ static void usage_dest(FILE *f) {
           "  amtsweg destination add [--db URL] --enc-key F --sig-key F --service LEIKA\n"
           "        --region ARS [--region ARS]... [--schema URI[@MIME]]... [--id UUID]\n"
           "        [--callback-url URL --callback-secret S] [--status active|inactive]\n"
-          "        [--allow-loopback-callback]\n"
+          "        [--allow-loopback-callback] [--key-roots PEM]\n"
           "  amtsweg destination list [--db URL]\n"
           "  amtsweg destination status ID active|inactive [--db URL]\n\n"
           "DEST.json is the admin API's destination document (docs/delivery.md).\n"
-          "--enc-key/--sig-key are public JWK files (amtsweg keys new writes them).\n",
+          "--enc-key/--sig-key are public JWK files (amtsweg keys new writes them).\n"
+          "--key-roots (or AMTSWEG_KEY_ROOTS): PEM file of trusted root certificates; the keys\n"
+          "must then carry an x5c chain that verifies against them (as the server's option).\n",
           f);
 }
 
@@ -72,6 +74,7 @@ int aw_delivery_cli_destination(int argc, char **argv) {
     const char *sub = argv[1];
     const char *db = default_db(), *file = NULL, *enc = NULL, *sig = NULL, *svc = NULL,
                *cb_url = NULL, *cb_secret = NULL, *status = NULL, *id = NULL;
+    const char *key_roots = getenv("AMTSWEG_KEY_ROOTS");
     bool loopback = false;
     json_t *regions = json_array(), *schemas = json_array();
     static const struct option lo[] = {{"db", required_argument, 0, 'd'},
@@ -86,6 +89,7 @@ int aw_delivery_cli_destination(int argc, char **argv) {
                                        {"status", required_argument, 0, 't'},
                                        {"id", required_argument, 0, 'i'},
                                        {"allow-loopback-callback", no_argument, 0, 'L'},
+                                       {"key-roots", required_argument, 0, 'R'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     optind = 2;
@@ -132,6 +136,9 @@ int aw_delivery_cli_destination(int argc, char **argv) {
             break;
         case 'L':
             loopback = true;
+            break;
+        case 'R':
+            key_roots = optarg;
             break;
         case 'h':
             usage_dest(stdout);
@@ -183,7 +190,7 @@ int aw_delivery_cli_destination(int argc, char **argv) {
         char did[AW_UUID_STRLEN + 1] = "";
         code = 1;
         if (open_store(db, &st) == 0 && with_tx(st, AW_TX_WRITE, &tx) == 0) {
-            if (dl_dest_put(tx, doc, did, loopback, &err)) {
+            if (dl_dest_put(tx, doc, did, loopback, key_roots, &err)) {
                 aw_store_rollback(tx);
                 fprintf(stderr, "amtsweg destination add: %s\n", err.msg);
             } else if (aw_store_commit(tx, &err)) {

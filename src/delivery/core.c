@@ -23,6 +23,7 @@
 #include "delivery/internal.h"
 #include "http/auth.h"
 #include "http/problem.h"
+#include "jose/jwk.h"
 #include "jose/set.h"
 #include "store/outbox.h"
 
@@ -465,8 +466,14 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
              cfg->var_dir ? cfg->var_dir : "var");
     struct stat st;
     int rc = 0;
+    if (cfg->key_roots && *cfg->key_roots) {
+        rc = aw_jwk_roots_check(cfg->key_roots, err);
+        if (rc) aw_err_prefix(err, "delivery: --key-roots");
+    }
     const char *as = cfg->attachment_store;
-    if (!as || !*as)
+    if (rc) {
+        /* reported above */
+    } else if (!as || !*as)
         d->blobs_db = strcmp(aw_store_engine_name(store), "postgres") == 0;
     else if (strcmp(as, "database") == 0)
         d->blobs_db = true;

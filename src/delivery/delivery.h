@@ -49,6 +49,9 @@ typedef struct aw_delivery_config {
     int64_t token_ttl_s;           /* bearer token lifetime; default 1800 */
     unsigned token_rate_limit;     /* POST /token per client address and minute; 0 off; 30 */
     bool callback_allow_loopback;  /* allow http:// to 127.0.0.1/::1/localhost (tests) */
+    const char *key_roots;         /* PEM file of trusted root certificates: destination keys
+                                      must then carry an x5c chain that verifies against them
+                                      (FIT-Connect: certified keys); NULL: x5c optional */
     int64_t callback_timeout_s;    /* default 10 */
     /* Deadlines (seconds), defaults as FIT-Connect. */
     int64_t incomplete_ttl_s;   /* incomplete submissions purged; 1 day */

@@ -169,8 +169,8 @@ static int normalise_region(const char *in, char *out, size_t cap, aw_err_t *err
     return 0;
 }
 
-static int check_key(json_t *jwk, aw_jwk_purpose_t purpose, const char *field, char **kid_out,
-                     char **json_out, aw_err_t *err) {
+static int check_key(json_t *jwk, aw_jwk_purpose_t purpose, const char *field,
+                     const char *key_roots, char **kid_out, char **json_out, aw_err_t *err) {
     if (!json_is_object(jwk))
         return aw_err_set(err, AW_EINVAL, "%s: a JWK object is required", field);
     aw_jwk_t *k = NULL;
@@ -178,7 +178,8 @@ static int check_key(json_t *jwk, aw_jwk_purpose_t purpose, const char *field, c
     if (rc == 0 && aw_jwk_is_private(k))
         rc = aw_err_set(err, AW_EINVAL,
                         "%s: contains private key material; send the public key only", field);
-    if (rc == 0) rc = aw_jwk_check_fitconnect(k, purpose, NULL, err);
+    aw_jwk_check_opts_t opts = {.require_x5c = key_roots != NULL, .x5c_roots_pem = key_roots};
+    if (rc == 0) rc = aw_jwk_check_fitconnect(k, purpose, &opts, err);
     if (rc == 0) {
         aw_buf_t b = AW_BUF_INIT;
         rc = aw_jwk_write(k, false, &b, err);
@@ -194,7 +195,7 @@ static int check_key(json_t *jwk, aw_jwk_purpose_t purpose, const char *field, c
 }
 
 int dl_dest_put(aw_tx_t *tx, json_t *in, char id[AW_UUID_STRLEN + 1], bool allow_loopback,
-                aw_err_t *err) {
+                const char *key_roots, aw_err_t *err) {
     if (!json_is_object(in))
         return aw_err_set(err, AW_EINVAL, "destination: a JSON object is required");
     const char *given = json_string_value(json_object_get(in, "destinationId"));
@@ -213,10 +214,10 @@ int dl_dest_put(aw_tx_t *tx, json_t *in, char id[AW_UUID_STRLEN + 1], bool allow
     json_t *doc = json_object();
     json_t *svcs = json_array();
     int rc = check_key(json_object_get(in, "encryptionPublicKey"), AW_JWK_ENC,
-                       "encryptionPublicKey", &enc_kid, &enc, err);
+                       "encryptionPublicKey", key_roots, &enc_kid, &enc, err);
     if (rc == 0)
         rc = check_key(json_object_get(in, "signingPublicKey"), AW_JWK_SIG, "signingPublicKey",
-                       &sig_kid, &sig, err);
+                       key_roots, &sig_kid, &sig, err);
     if (rc == 0 && strcmp(enc_kid, sig_kid) == 0)
         rc = aw_err_set(err, AW_EINVAL, "the encryption and signing keys must have different kids");
     json_t *ekid = json_object_get(in, "encryptionKid");
@@ -413,7 +414,7 @@ static void h_dest_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx, cons
     aw_tx_t *tx;
     aw_err_t err;
     if (aw_store_begin(d->store, AW_TX_WRITE, &tx, &err)) return dl_store_error(resp, &err);
-    int rc = dl_dest_put(tx, req->json, id, d->cfg.callback_allow_loopback, &err);
+    int rc = dl_dest_put(tx, req->json, id, d->cfg.callback_allow_loopback, d->cfg.key_roots, &err);
     dl_dest_t dd;
     if (rc == 0 && (rc = dl_dest_get(tx, id, &dd, &err)) == 0) {
         rc = aw_store_commit(tx, &err);

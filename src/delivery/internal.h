@@ -141,7 +141,7 @@ json_t *dl_dest_public_json(const dl_dest_t *d);
 /* Validates a destination document (admin API / CLI) and stores it (insert
  * or replace). id in/out. */
 int dl_dest_put(aw_tx_t *tx, json_t *in, char id[AW_UUID_STRLEN + 1], bool allow_loopback,
-                aw_err_t *err);
+                const char *key_roots, aw_err_t *err);
 int dl_client_create(aw_tx_t *tx, const char *kind, const char *name, json_t *destinations,
                      char id[AW_UUID_STRLEN + 1], char *secret, size_t secret_cap, aw_err_t *err);
 int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err);

@@ -15,6 +15,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -576,6 +577,23 @@ static void check_x5c(const aw_jwk_t *k, const aw_jwk_check_opts_t *o, aw_buf_t 
     }
     for (size_t i = 0; i < n; i++) X509_free(certs[i]);
     ERR_clear_error();
+}
+
+int aw_jwk_roots_check(const char *pem_file, aw_err_t *err) {
+    FILE *f = fopen(pem_file, "r");
+    if (!f) return aw_err_set(err, AW_EIO, "%s: %s", pem_file, strerror(errno));
+    int n = 0;
+    X509 *c;
+    while ((c = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+        X509_free(c);
+        n++;
+    }
+    fclose(f);
+    ERR_clear_error(); /* the end of the file reads as an error */
+    if (n == 0)
+        return aw_err_set(err, AW_EINVAL, "%s: no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                          pem_file);
+    return 0;
 }
 
 int aw_jwk_check_fitconnect(const aw_jwk_t *k, aw_jwk_purpose_t purpose,

@@ -88,6 +88,11 @@ typedef struct aw_jwk_check_opts {
     const char *x5c_roots_pem; /* PEM file of trusted roots; NULL: chain not checked */
 } aw_jwk_check_opts_t;
 
+/* Checks that pem_file holds at least one X.509 certificate in PEM (the
+ * trusted roots of aw_jwk_check_opts_t). Returns 0 or AW_EINVAL / AW_EIO
+ * naming the file. */
+int aw_jwk_roots_check(const char *pem_file, aw_err_t *err);
+
 /* FIT-Connect's key rules for a published key of `purpose`: kty RSA,
  * 4096-bit modulus, e = AQAB, alg RSA-OAEP-256 / PS512, key_ops exactly
  * ["wrapKey"] / ["verify"] (["unwrapKey"] / ["sign"] for the private

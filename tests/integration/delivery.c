@@ -3,6 +3,12 @@
  * accepts; the sender verifies the whole event log. */
 #include <sys/stat.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "base/b64.h"
+#include "base/time.h"
 #include "delivery_helpers.h"
 #include "jose/jws.h"
 #include "../unit/store/pg_harness.h"
@@ -317,4 +323,147 @@ TEST_T(delivery_large_attachment_streams_through, 180) {
     ASSERT_EQ(json_array_size(log), 3);
     json_decref(log);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+/* ---- certified destination keys (--key-roots) ------------------------------ */
+
+/* A certificate for key's public part, issued by ca_key under ca (NULL:
+ * self-signed), valid from `from` to `to` seconds from now. */
+static X509 *cert_for(EVP_PKEY *key, const char *cn, EVP_PKEY *ca_key, X509 *ca, long from,
+                      long to) {
+    X509 *c = X509_new();
+    X509_set_version(c, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c), (long)(aw_time_now_ms() % 1000000000));
+    X509_gmtime_adj(X509_getm_notBefore(c), from);
+    X509_gmtime_adj(X509_getm_notAfter(c), to);
+    X509_set_pubkey(c, key);
+    X509_NAME *n = X509_get_subject_name(c);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(c, ca ? X509_get_subject_name(ca) : n);
+    if (!ca) {
+        X509V3_CTX v3;
+        X509V3_set_ctx_nodb(&v3);
+        X509V3_set_ctx(&v3, c, c, NULL, NULL, 0);
+        X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "CA:TRUE");
+        X509_add_ext(c, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    ASSERT(X509_sign(c, ca_key ? ca_key : key, EVP_sha256()) > 0);
+    return c;
+}
+
+/* The public JWK of set/name with x5c = [cert] (no x5c when cert is NULL). */
+static json_t *jwk_with_x5c(const char *set, const char *name, X509 *cert) {
+    char *s = dl_keyfile_json(set, name);
+    json_t *j = json_loads(s, 0, NULL);
+    free(s);
+    if (cert) {
+        unsigned char *der = NULL;
+        int len = i2d_X509(cert, &der);
+        char *b64 = malloc(aw_b64_enclen((size_t)len) + 1);
+        aw_b64_encode(der, (size_t)len, b64);
+        OPENSSL_free(der);
+        json_object_set_new(j, "x5c", json_pack("[s]", b64));
+        free(b64);
+    }
+    return j;
+}
+
+/* POSTs a destination with the two keys; returns the status, body in r. */
+static int post_dest(dl_env_t *e, json_t *enc, json_t *sig, aw_tc_resp_t *r) {
+    json_t *d = json_pack("{s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "encryptionPublicKey", enc,
+                          "signingPublicKey", sig, "services", "identifier", DL_LEIKA, "regions",
+                          "091620000000", "submissionSchemas", "schemaUri", "urn:x:y", "mimeType",
+                          "application/json");
+    char *body = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    aw_tc_request(e->srv.port, "POST", "/admin/v1/destinations",
+                  DL_AUTH_ADMIN "Content-Type: application/json\r\n", body, strlen(body), r);
+    free(body);
+    return r->status;
+}
+
+/* A destination with the keys of set a, certified by enc_c / sig_c, is
+ * refused with 400 naming the field and the reason. */
+static void refused(dl_env_t *e, X509 *enc_c, X509 *sig_c, const char *field, const char *why) {
+    aw_tc_resp_t r;
+    ASSERT_EQ(post_dest(e, jwk_with_x5c("a", "enc.public", enc_c),
+                        jwk_with_x5c("a", "sig.public", sig_c), &r),
+              400);
+    ASSERT_CONTAINS(r.body, field);
+    ASSERT_CONTAINS(r.body, why);
+    aw_tc_resp_free(&r);
+}
+
+/* With --key-roots, a destination's keys must be certified: x5c present,
+ * the leaf holding the key, the chain verifying against the roots (and
+ * valid now). The certificate is published with the key. */
+TEST_T(destination_keys_certified_under_key_roots, 120) {
+    aw_jwk_t *ca_k = dl_key("b", "sig.private"), *other_k = dl_key("b", "enc.private");
+    aw_jwk_t *enc_k = dl_key("a", "enc.public"), *sig_k = dl_key("a", "sig.public");
+    X509 *ca = cert_for(aw_jwk_pkey(ca_k), "amtsweg test root", NULL, NULL, -3600, 86400);
+    X509 *other = cert_for(aw_jwk_pkey(other_k), "another root", NULL, NULL, -3600, 86400);
+    X509 *enc_c = cert_for(aw_jwk_pkey(enc_k), "enc", aw_jwk_pkey(ca_k), ca, -3600, 86400);
+    X509 *sig_c = cert_for(aw_jwk_pkey(sig_k), "sig", aw_jwk_pkey(ca_k), ca, -3600, 86400);
+    X509 *sig_by_other =
+        cert_for(aw_jwk_pkey(sig_k), "sig", aw_jwk_pkey(other_k), other, -3600, 86400);
+    X509 *sig_expired =
+        cert_for(aw_jwk_pkey(sig_k), "sig", aw_jwk_pkey(ca_k), ca, -86400 * 2, -86400);
+    char roots[700];
+    snprintf(roots, sizeof roots, "%s/roots.pem", aw_test_tmpdir());
+    FILE *f = fopen(roots, "w");
+    ASSERT(f && PEM_write_X509(f, ca) == 1);
+    fclose(f);
+
+    dl_env_t e;
+    const char *extra[] = {"--key-roots", roots, NULL};
+    dl_start(&e, extra);
+    refused(&e, NULL, sig_c, "encryptionPublicKey", "x5c (certificate chain) is missing");
+    refused(&e, enc_c, sig_by_other, "signingPublicKey",
+            "chain does not verify against the trusted roots");
+    refused(&e, enc_c, sig_expired, "signingPublicKey", "certificate has expired");
+    /* the signature key's certificate in the encryption key's slot */
+    refused(&e, sig_c, sig_c, "encryptionPublicKey", "holds a different public key");
+    aw_tc_resp_t r;
+    ASSERT_EQ(post_dest(&e, jwk_with_x5c("a", "enc.public", enc_c),
+                        jwk_with_x5c("a", "sig.public", sig_c), &r),
+              201);
+    json_t *j = dl_json(&r);
+    char path[300];
+    snprintf(path, sizeof path, "/v1/destinations/%s/keys/%s",
+             json_string_value(json_object_get(j, "destinationId")), aw_jwk_kid(enc_k));
+    json_decref(j);
+    aw_tc_resp_free(&r);
+    aw_tc_request(e.srv.port, "GET", path, NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_CONTAINS(r.body, "\"x5c\"");
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+
+    /* the command line applies the same rule */
+    char db[700];
+    snprintf(db, sizeof db, "%s/amtsweg.db", aw_test_tmpdir());
+    ASSERT(aw_test_sh("'%s' destination add --db '%s' --key-roots '%s' --enc-key "
+                      "%s/tests/data/jose/a/enc.public.jwk --sig-key "
+                      "%s/tests/data/jose/a/sig.public.jwk --service %s --region 09 "
+                      ">%s/cli.out 2>&1",
+                      aw_test_bin(), db, roots, aw_test_srcdir(), aw_test_srcdir(), DL_LEIKA,
+                      aw_test_tmpdir()) != 0);
+    char out[800];
+    snprintf(out, sizeof out, "%s/cli.out", aw_test_tmpdir());
+    char *msg = aw_test_read_file(out, NULL);
+    ASSERT_CONTAINS(msg, "x5c (certificate chain) is missing");
+    free(msg);
+
+    /* a roots file that holds no certificate stops the start */
+    ASSERT(aw_test_sh("AMTSWEG_ADMIN_TOKEN=%s '%s' serve --db '%s' --listen 127.0.0.1:0 "
+                      "--key-roots %s/tests/data/jose/a/enc.public.jwk >'%s' 2>&1",
+                      DL_ADMIN, aw_test_bin(), db, aw_test_srcdir(), out) != 0);
+    msg = aw_test_read_file(out, NULL);
+    ASSERT_CONTAINS(msg, "--key-roots");
+    ASSERT_CONTAINS(msg, "no PEM certificate");
+    free(msg);
+    X509_free(ca), X509_free(other), X509_free(enc_c), X509_free(sig_c);
+    X509_free(sig_by_other), X509_free(sig_expired);
+    aw_jwk_free(ca_k), aw_jwk_free(other_k), aw_jwk_free(enc_k), aw_jwk_free(sig_k);
 }

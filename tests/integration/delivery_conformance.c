@@ -836,10 +836,16 @@ TEST(conf_body_read_only_from_allowed_clients) {
     free(t);
     free(em);
     free(ed);
-    aw_tc_resp_t r;
-    aw_tc_request(e.srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
-    ASSERT_EQ(aw_tc_metric(r.body, "amtsweg_http_body_memory_bytes"), 0);
-    aw_tc_resp_free(&r);
+    /* nothing stays reserved (a request's reservation goes when the server
+     * has finished it, which may be just after its client read the answer) */
+    double held = -1;
+    for (int i = 0; i < 200 && held != 0; i++) {
+        aw_tc_resp_t r;
+        aw_tc_request(e.srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
+        held = aw_tc_metric(r.body, "amtsweg_http_body_memory_bytes");
+        aw_tc_resp_free(&r);
+    }
+    ASSERT_EQ(held, 0);
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
 

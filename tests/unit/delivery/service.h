@@ -53,7 +53,7 @@ static inline void dl_test_dest(store_fixture_t *f, char *dest) {
     aw_err_t err;
     ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
     dest[0] = 0;
-    ASSERT_OK(dl_dest_put(tx, doc, dest, false, &err), &err);
+    ASSERT_OK(dl_dest_put(tx, doc, dest, false, NULL, &err), &err);
     ASSERT_OK(aw_store_commit(tx, &err), &err);
     json_decref(doc);
 }
