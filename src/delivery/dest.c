@@ -194,6 +194,54 @@ static int check_key(json_t *jwk, aw_jwk_purpose_t purpose, const char *field,
     return rc;
 }
 
+/* Records key kid (purpose "enc"/"sig") as a current key of destination
+ * dest: a kid the destination had before must name the same key for the
+ * same purpose (its certificate may be new). */
+static int key_record(aw_tx_t *tx, const char *dest, const char *kid, const char *purpose,
+                      const char *jwk, int64_t now, aw_err_t *err) {
+    aw_sql_t *q;
+    int rc = aw_sql_query(tx,
+                          "SELECT purpose, jwk FROM delivery_destination_keys"
+                          " WHERE destination_id = $1 AND kid = $2",
+                          &q, err, "tt", dest, kid);
+    if (rc) return rc;
+    int r = aw_sql_step(q, err);
+    bool known = r == 1, same = false, same_purpose = false;
+    if (known) {
+        same_purpose = strcmp(aw_sql_col_text(q, 0), purpose) == 0;
+        const char *old = aw_sql_col_text(q, 1);
+        aw_jwk_t *a = NULL, *b = NULL;
+        aw_err_t e2;
+        if (aw_jwk_parse(old, strlen(old), &a, &e2) == 0 &&
+            aw_jwk_parse(jwk, strlen(jwk), &b, &e2) == 0)
+            same = aw_jwk_same_public(a, b);
+        aw_jwk_free(a);
+        aw_jwk_free(b);
+    }
+    aw_sql_done(q);
+    if (r < 0) return r;
+    const char *field = strcmp(purpose, "enc") == 0 ? "encryptionPublicKey" : "signingPublicKey";
+    if (known && !same_purpose)
+        return aw_err_set(err, AW_EINVAL,
+                          "%s: kid '%s' named the destination's %s key before; a key for "
+                          "another purpose needs a new kid",
+                          field, kid, strcmp(purpose, "enc") == 0 ? "signing" : "encryption");
+    if (known && !same)
+        return aw_err_set(err, AW_EINVAL,
+                          "%s: kid '%s' named another key of this destination before (events "
+                          "may be signed with it); a new key needs a new kid",
+                          field, kid);
+    if (known)
+        return aw_sql_exec(tx,
+                           "UPDATE delivery_destination_keys SET jwk = $1, retired_at = NULL"
+                           " WHERE destination_id = $2 AND kid = $3",
+                           NULL, err, "ttt", jwk, dest, kid);
+    return aw_sql_exec(tx,
+                       "INSERT INTO delivery_destination_keys (destination_id, kid, purpose, jwk,"
+                       " created_at) VALUES ($1, $2, $3, $4, $5)",
+                       NULL, err, "ttttI", dest, kid, purpose, jwk, now);
+}
+
 int dl_dest_put(aw_tx_t *tx, json_t *in, char id[AW_UUID_STRLEN + 1], bool allow_loopback,
                 const char *key_roots, aw_err_t *err) {
     if (!json_is_object(in))
@@ -315,6 +363,15 @@ int dl_dest_put(aw_tx_t *tx, json_t *in, char id[AW_UUID_STRLEN + 1], bool allow
                        cb_secret, now)
                  : aw_err_set(err, AW_ENOMEM, "destination: out of memory");
         free(txt);
+        /* the key history: these two are current, any other is retired */
+        if (rc == 0) rc = key_record(tx, id, enc_kid, "enc", enc, now, err);
+        if (rc == 0) rc = key_record(tx, id, sig_kid, "sig", sig, now, err);
+        if (rc == 0)
+            rc = aw_sql_exec(tx,
+                             "UPDATE delivery_destination_keys SET retired_at = $1"
+                             " WHERE destination_id = $2 AND retired_at IS NULL"
+                             " AND kid <> $3 AND kid <> $4",
+                             NULL, err, "Ittt", now, id, enc_kid, sig_kid);
     }
     json_decref(doc);
     json_decref(svcs);
@@ -477,9 +534,41 @@ static void h_dest_get_admin(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
     if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
     dl_dest_t dd;
     int rc = dl_dest_get(tx, aw_http_param(req, "destinationId"), &dd, &err);
+    bool got = rc == 0;
+    /* the keys it has had: current ones without retiredAt */
+    json_t *keys = json_array();
+    aw_sql_t *q;
+    if (rc == 0)
+        rc = aw_sql_query(tx,
+                          "SELECT kid, purpose, created_at, retired_at FROM"
+                          " delivery_destination_keys WHERE destination_id = $1"
+                          " ORDER BY created_at, kid",
+                          &q, &err, "t", dd.id);
+    if (rc == 0) {
+        while ((rc = aw_sql_step(q, &err)) == 1) {
+            char c[40], r[40];
+            aw_time_format_rfc3339_ms(aw_sql_col_int64(q, 2), c, sizeof c);
+            json_t *k =
+                json_pack("{s:s,s:s,s:s}", "kid", aw_sql_col_text(q, 0), "purpose",
+                          strcmp(aw_sql_col_text(q, 1), "enc") == 0 ? "encryption" : "signature",
+                          "createdAt", c);
+            if (!aw_sql_col_null(q, 3))
+                json_object_set_new(
+                    k, "retiredAt",
+                    json_string(aw_time_format_rfc3339_ms(aw_sql_col_int64(q, 3), r, sizeof r)));
+            json_array_append_new(keys, k);
+        }
+        aw_sql_done(q);
+    }
     aw_store_rollback(tx);
-    if (rc) return fail(resp, &err);
-    aw_http_resp_json(resp, 200, dest_private_json(&dd));
+    if (rc < 0) {
+        json_decref(keys);
+        if (got) dl_dest_clear(&dd);
+        return fail(resp, &err);
+    }
+    json_t *j = dest_private_json(&dd);
+    json_object_set_new(j, "keys", keys);
+    aw_http_resp_json(resp, 200, j);
     dl_dest_clear(&dd);
 }
 
@@ -785,11 +874,43 @@ static void h_dest_key(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     const char *jwk = strcmp(kid, dd.enc_kid) == 0   ? dd.enc_jwk
                       : strcmp(kid, dd.sig_kid) == 0 ? dd.sig_jwk
                                                      : NULL;
-    if (!jwk)
+    if (jwk) {
+        aw_http_resp_text(resp, 200, "application/json", jwk, strlen(jwk));
+        dl_dest_clear(&dd);
+        return;
+    }
+    /* A retired signature key stays published: events it signed are
+     * verified with it. A retired encryption key does not: nobody should
+     * seal for it any more. */
+    aw_tx_t *tx;
+    aw_err_t err;
+    aw_sql_t *q;
+    int rc = aw_store_begin(d->store, AW_TX_READ, &tx, &err);
+    if (rc == 0) {
+        rc = aw_sql_query(tx,
+                          "SELECT purpose, jwk FROM delivery_destination_keys"
+                          " WHERE destination_id = $1 AND kid = $2",
+                          &q, &err, "tt", dd.id, kid);
+        if (rc == 0) {
+            rc = aw_sql_step(q, &err);
+            if (rc == 1 && strcmp(aw_sql_col_text(q, 0), "sig") == 0) {
+                const char *old = aw_sql_col_text(q, 1);
+                aw_http_resp_text(resp, 200, "application/json", old, strlen(old));
+            } else if (rc == 1) {
+                dl_problem(resp, 404, DL_PROBLEM("key-not-found"), "Key not found",
+                           "the destination's encryption key %s was replaced; its current "
+                           "encryptionKid is %s",
+                           kid, dd.enc_kid);
+            }
+            aw_sql_done(q);
+        }
+        aw_store_rollback(tx);
+    }
+    if (rc < 0)
+        dl_store_error(resp, &err);
+    else if (rc == 0)
         dl_problem(resp, 404, DL_PROBLEM("key-not-found"), "Key not found",
                    "the destination has no key with this kid");
-    else
-        aw_http_resp_text(resp, 200, "application/json", jwk, strlen(jwk));
     dl_dest_clear(&dd);
 }
 

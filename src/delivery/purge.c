@@ -9,7 +9,8 @@
  *  - decided (accepted/rejected) submissions: ciphertext purged
  *    decided_purge after the decision (delete-submission event);
  *  - events older than events_ttl deleted, and with them the rows of
- *    deleted submissions.
+ *    deleted submissions and the destination keys retired before (no event
+ *    they could have signed is left).
  * Each step works in batches and is idempotent; the clock is a parameter.
  */
 #include <stdio.h>
@@ -161,7 +162,8 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
                               "SELECT CASE WHEN EXISTS (SELECT 1 FROM delivery_events"
                               " WHERE created_at < $1) OR EXISTS (SELECT 1 FROM"
                               " delivery_submissions WHERE state = 'deleted' AND created_at < $1)"
-                              " THEN 1 ELSE 0 END",
+                              " OR EXISTS (SELECT 1 FROM delivery_destination_keys"
+                              " WHERE retired_at < $1) THEN 1 ELSE 0 END",
                               &q, err, "I", cutoff);
             if (rc == 0) {
                 int r = aw_sql_step(q, err);
@@ -189,6 +191,9 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
                     " WHERE e.case_id = delivery_submissions.case_id"
                     " AND e.submission_id = delivery_submissions.id)",
                     NULL, err, "I", cutoff);
+            if (rc == 0)
+                rc = aw_sql_exec(tx, "DELETE FROM delivery_destination_keys WHERE retired_at < $1",
+                                 NULL, err, "I", cutoff);
             if (rc == 0)
                 rc = aw_store_commit(tx, err);
             else

@@ -298,7 +298,7 @@ static void h_post_event(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     }
     if (!dest_id[0]) {
         set_problem(resp, 422, "invalid-event",
-                    "the token's kid is not the signing key of the destination", NULL);
+                    "the token's kid is not the current signing key of the destination", NULL);
         return;
     }
     aw_jwk_t *key = NULL;

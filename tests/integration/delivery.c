@@ -467,3 +467,144 @@ TEST_T(destination_keys_certified_under_key_roots, 120) {
     X509_free(sig_by_other), X509_free(sig_expired);
     aw_jwk_free(ca_k), aw_jwk_free(other_k), aw_jwk_free(enc_k), aw_jwk_free(sig_k);
 }
+
+/* ---- key rotation ------------------------------------------------------------ */
+
+/* The key a SET names (header kid), as the destination publishes it. */
+static aw_jwk_t *published_key_of(dl_env_t *e, const char *set_token) {
+    json_t *hdr = NULL;
+    aw_err_t err;
+    ASSERT_MSG(aw_jws_peek_header(set_token, strlen(set_token), 1 << 16, &hdr, &err) == 0, "%s",
+               err.msg);
+    char path[300];
+    snprintf(path, sizeof path, "/v1/destinations/%s/keys/%s", e->dest,
+             json_string_value(json_object_get(hdr, "kid")));
+    json_decref(hdr);
+    aw_tc_resp_t r;
+    aw_tc_request(e->srv.port, "GET", path, NULL, NULL, 0, &r);
+    ASSERT_MSG(r.status == 200, "%s: %d %s", path, r.status, r.body);
+    aw_jwk_t *k;
+    ASSERT_MSG(aw_jwk_parse(r.body, r.body_len, &k, &err) == 0, "%s", err.msg);
+    aw_tc_resp_free(&r);
+    return k;
+}
+
+/* The sender verifies the last SET of case cid with the key its kid names. */
+static void last_set_verifies(dl_env_t *e, const char *cid, const char *want_event) {
+    json_t *log = dl_events(e, e->stoken, cid);
+    const char *tok = json_string_value(json_array_get(log, json_array_size(log) - 1));
+    aw_jwk_t *k = published_key_of(e, tok);
+    aw_set_t s;
+    verify_set(k, tok, &s);
+    ASSERT_STR(s.event, want_event);
+    aw_set_free(&s);
+    aw_jwk_free(k);
+    json_decref(log);
+}
+
+/* The authority replaces both keys of its destination. Senders get the new
+ * encryption key; the old signature key stays published, so the sender
+ * still verifies the accept the authority signed before; the old
+ * encryption key is gone; SETs signed with the old key are refused from
+ * now on; the authority's inbox with the new keys takes the next one. */
+TEST_T(destination_key_rotation_keeps_old_events_verifiable, 180) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    dl_sub_t s1;
+    ASSERT_EQ(dl_send(&e, "{\"vorher\":1}", NULL, NULL, NULL, 0, &s1), 202);
+    char out[700];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    ASSERT_EQ(dl_inbox(&e, out), 0);
+    last_set_verifies(&e, s1.cid, AW_SET_EV_ACCEPT);
+
+    /* new keys (as `amtsweg keys new` makes them), put on the destination */
+    char kd[700];
+    snprintf(kd, sizeof kd, "%s/newkeys", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("'%s' keys new --kid rotated-2026 --out '%s' >/dev/null 2>&1",
+                         aw_test_bin(), kd),
+              0);
+    char p1[800], p2[800];
+    snprintf(p1, sizeof p1, "%s/enc.public.jwk", kd);
+    snprintf(p2, sizeof p2, "%s/sig.public.jwk", kd);
+    json_t *doc = json_pack(
+        "{s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "encryptionPublicKey",
+        json_load_file(p1, 0, NULL), "signingPublicKey", json_load_file(p2, 0, NULL), "services",
+        "identifier", DL_LEIKA, "regions", "091620000000", "submissionSchemas", "schemaUri",
+        "https://schema.fitko.de/fim/s00000094_1.0.schema.json", "mimeType", "application/json");
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    char path[300];
+    snprintf(path, sizeof path, "/admin/v1/destinations/%s", e.dest);
+    aw_tc_resp_t r;
+    aw_tc_request(e.srv.port, "PUT", path, DL_AUTH_ADMIN "Content-Type: application/json\r\n", body,
+                  strlen(body), &r);
+    free(body);
+    ASSERT_MSG(r.status == 200 || r.status == 201, "%d %s", r.status, r.body);
+    aw_tc_resp_free(&r);
+    /* the operator sees the history */
+    aw_tc_request(e.srv.port, "GET", path, DL_AUTH_ADMIN, NULL, 0, &r);
+    json_t *j = dl_json(&r);
+    json_t *keys = json_object_get(j, "keys");
+    ASSERT_EQ(json_array_size(keys), 4);
+    int retired = 0;
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) retired += json_object_get(k, "retiredAt") != NULL;
+    ASSERT_EQ(retired, 2);
+    json_decref(j);
+    aw_tc_resp_free(&r);
+
+    /* senders see the new encryption key, and only that one */
+    snprintf(path, sizeof path, "/v1/destinations/%s", e.dest);
+    aw_tc_request(e.srv.port, "GET", path, NULL, NULL, 0, &r);
+    ASSERT_CONTAINS(r.body, "\"encryptionKid\":\"rotated-2026-enc\"");
+    aw_tc_resp_free(&r);
+    aw_jwk_t *old_enc = dl_key("a", "enc.public");
+    snprintf(path, sizeof path, "/v1/destinations/%s/keys/%s", e.dest, aw_jwk_kid(old_enc));
+    aw_jwk_free(old_enc);
+    aw_tc_request(e.srv.port, "GET", path, NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 404);
+    ASSERT_CONTAINS(r.body, "was replaced");
+    ASSERT_CONTAINS(r.body, "rotated-2026-enc");
+    aw_tc_resp_free(&r);
+    /* the accept signed with the old key still verifies */
+    last_set_verifies(&e, s1.cid, AW_SET_EV_ACCEPT);
+
+    /* the next submission, sealed for the new key */
+    dl_sub_t s2;
+    ASSERT_EQ(dl_announce(&e, e.dest, NULL, 0, &s2), 201);
+    aw_jwk_t *nk;
+    aw_err_t err;
+    ASSERT_MSG(aw_jwk_load_file(p1, &nk, &err) == 0, "%s", err.msg);
+    const char *data = "{\"nachher\":2}";
+    char *meta = dl_metadata(data, NULL, NULL, 0);
+    aw_buf_t em = AW_BUF_INIT, ed = AW_BUF_INIT;
+    ASSERT_MSG(aw_jwe_seal(nk, meta, strlen(meta), AW_JWE_CTY_JSON, &em, s2.mtag, &err) == 0, "%s",
+               err.msg);
+    ASSERT_MSG(aw_jwe_seal(nk, data, strlen(data), AW_JWE_CTY_JSON, &ed, s2.dtag, &err) == 0, "%s",
+               err.msg);
+    ASSERT_EQ(dl_submit_tokens(&e, &s2, em.data, ed.data, NULL), 202);
+    aw_jwk_free(nk);
+    free(meta);
+    aw_buf_free(&em);
+    aw_buf_free(&ed);
+    /* an accept signed with the retired key is refused */
+    char *resp_body = NULL;
+    json_t *tags =
+        json_pack("{s:{s:s,s:s}}", "authenticationTags", "metadata", s2.mtag, "data", s2.dtag);
+    ASSERT_EQ(
+        dl_post_set(&e, "a", e.dest, s2.sid, s2.cid, s2.cid, AW_SET_EV_ACCEPT, tags, &resp_body),
+        422);
+    ASSERT_CONTAINS(resp_body, "not the current signing key");
+    free(resp_body);
+    json_decref(tags);
+    /* the inbox with the new keys decrypts and accepts */
+    ASSERT_EQ(aw_test_sh("%s inbox --server http://127.0.0.1:%d --client-id %s --client-secret %s "
+                         "--destination %s --enc-key %s/enc.private.jwk --sign-key "
+                         "%s/sig.private.jwk --out %s --once >%s/inbox2.out 2>&1",
+                         aw_test_bin(), e.srv.port, e.sub_id, e.sub_secret, e.dest, kd, kd, out,
+                         aw_test_tmpdir()),
+              0);
+    last_set_verifies(&e, s2.cid, AW_SET_EV_ACCEPT);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}

@@ -192,3 +192,99 @@ STORE_TEST(dest_has_callback_on_both_engines) {
     aw_store_rollback(tx);
     dl_test_service_free(d, &cfg);
 }
+
+/* The keys of destination dest: "kid purpose retired|current" lines. */
+static char *key_rows(store_fixture_t *f, const char *dest) {
+    aw_tx_t *tx;
+    aw_err_t err;
+    aw_sql_t *q;
+    aw_buf_t b = AW_BUF_INIT;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    ASSERT_OK(aw_sql_query(tx,
+                           "SELECT kid, purpose, retired_at FROM delivery_destination_keys"
+                           " WHERE destination_id = $1 ORDER BY kid",
+                           &q, &err, "t", dest),
+              &err);
+    while (aw_sql_step(q, &err) == 1)
+        aw_buf_printf(&b, "%s %s %s\n", aw_sql_col_text(q, 0), aw_sql_col_text(q, 1),
+                      aw_sql_col_null(q, 2) ? "current" : "retired");
+    aw_sql_done(q);
+    aw_store_rollback(tx);
+    aw_buf_putc(&b, 0);
+    return aw_buf_take(&b, NULL);
+}
+
+/* Replaces dest's keys by the public keys of set/enc and set/sig (kid_enc:
+ * a kid to put on the encryption key instead of its own; NULL: its own). */
+static int put_keys(store_fixture_t *f, const char *dest, const char *set, const char *kid_enc,
+                    aw_err_t *err) {
+    char p1[700], p2[700];
+    snprintf(p1, sizeof p1, "%s/tests/data/jose/%s/enc.public.jwk", aw_test_srcdir(), set);
+    snprintf(p2, sizeof p2, "%s/tests/data/jose/%s/sig.public.jwk", aw_test_srcdir(), set);
+    json_t *enc = json_load_file(p1, 0, NULL);
+    if (kid_enc) json_object_set_new(enc, "kid", json_string(kid_enc));
+    json_t *doc =
+        json_pack("{s:s,s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "destinationId", dest,
+                  "encryptionPublicKey", enc, "signingPublicKey", json_load_file(p2, 0, NULL),
+                  "services", "identifier", "99123456789012", "regions", "09", "submissionSchemas",
+                  "schemaUri", "urn:x:y", "mimeType", "application/json");
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, err), err);
+    char id[AW_UUID_STRLEN + 1];
+    snprintf(id, sizeof id, "%s", dest);
+    int rc = dl_dest_put(tx, doc, id, false, NULL, err);
+    if (rc == 0)
+        rc = aw_store_commit(tx, err);
+    else
+        aw_store_rollback(tx);
+    json_decref(doc);
+    return rc;
+}
+
+/* Replaced keys are retired, not forgotten; a kid names one key for good;
+ * the purge drops a retired key with the last events it could have
+ * signed (events_ttl after it was retired). */
+STORE_TEST(destination_keys_retired_and_purged_after_the_events) {
+    aw_delivery_config_t cfg;
+    char dest[40];
+    aw_delivery_t *d = service(f, &cfg, dest);
+    char *a = key_rows(f, dest);
+    aw_err_t err;
+    int64_t before = aw_time_now_ms();
+    ASSERT_OK(put_keys(f, dest, "b", NULL, &err), &err);
+    char *ab = key_rows(f, dest);
+    /* four keys: a's two retired, b's two current */
+    ASSERT_EQ(strlen(ab) > strlen(a), 1);
+    ASSERT_EQ((int)(strstr(ab, "retired") != NULL), 1);
+    int cur = 0, ret = 0;
+    for (const char *p = ab; (p = strstr(p, "current")); p++) cur++;
+    for (const char *p = ab; (p = strstr(p, "retired")); p++) ret++;
+    ASSERT_EQ(cur, 2);
+    ASSERT_EQ(ret, 2);
+    /* back to a: the same keys under their kids are current again */
+    ASSERT_OK(put_keys(f, dest, "a", NULL, &err), &err);
+    char *again = key_rows(f, dest);
+    for (const char *line = a; *line; line = strchr(line, '\n') + 1) {
+        char l[200];
+        snprintf(l, sizeof l, "%.*s", (int)(strchr(line, '\n') - line), line);
+        ASSERT_CONTAINS(again, l);
+    }
+    /* b's encryption key under a's encryption kid: refused, nothing changed */
+    char akid[100];
+    snprintf(akid, sizeof akid, "%.*s", (int)strcspn(a, " "), a);
+    ASSERT_EQ(put_keys(f, dest, "b", akid, &err), AW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "a new key needs a new kid");
+    char *same = key_rows(f, dest);
+    ASSERT_STR(same, again);
+    /* b retired (again) now: kept until events_ttl has passed */
+    aw_delivery_purge_stats_t st;
+    ASSERT_OK(aw_delivery_purge(d, before + cfg.events_ttl_s * 1000 - DAY, &st, &err), &err);
+    char *kept = key_rows(f, dest);
+    ASSERT_STR(kept, again);
+    ASSERT_OK(aw_delivery_purge(d, aw_time_now_ms() + cfg.events_ttl_s * 1000 + 1000, &st, &err),
+              &err);
+    char *purged = key_rows(f, dest);
+    ASSERT_STR(purged, a);
+    free(a), free(ab), free(again), free(same), free(kept), free(purged);
+    dl_test_service_free(d, &cfg);
+}
