@@ -75,6 +75,31 @@ int dl_dest_has_callback(aw_tx_t *tx, const char *id, bool *yes, aw_err_t *err) 
     return rc < 0 ? rc : 0;
 }
 
+int dl_dest_enc_kid_check(aw_tx_t *tx, const char *dest, const char *kid, int64_t since,
+                          const char *field, aw_err_t *err) {
+    aw_sql_t *q;
+    int rc = aw_sql_query(tx,
+                          "SELECT 1 FROM delivery_destination_keys WHERE destination_id = $1"
+                          " AND kid = $2 AND purpose = 'enc'"
+                          " AND (retired_at IS NULL OR retired_at >= $3)",
+                          &q, err, "ttI", dest, kid, since);
+    if (rc) return rc;
+    rc = aw_sql_step(q, err);
+    aw_sql_done(q);
+    if (rc < 0) return rc;
+    if (rc == 1) return 0;
+    char cur[100] = "?";
+    if (aw_sql_query(tx, "SELECT enc_kid FROM delivery_destinations WHERE id = $1", &q, NULL, "t",
+                     dest) == 0) {
+        if (aw_sql_step(q, NULL) == 1) snprintf(cur, sizeof cur, "%s", aw_sql_col_text(q, 0));
+        aw_sql_done(q);
+    }
+    return aw_err_set(err, AW_EPERM,
+                      "%s is sealed for the key '%.64s', which is not the destination's "
+                      "encryption key (encryptionKid: %s); fetch the destination and seal again",
+                      field, kid, cur);
+}
+
 bool dl_dest_offers(const dl_dest_t *d, const char *identifier) {
     json_t *svcs = json_object_get(d->doc, "services");
     size_t i;

@@ -13,8 +13,12 @@
  * was unsigned and unleased (a conditional UPDATE; on PostgreSQL the
  * conditions are re-checked on the newest row version under READ COMMITTED,
  * on SQLite the write lock serialises the claims). The signature is stored
- * only while the claim is still held, so two signers never both sign the
- * same event; a signer that dies loses its claim after SIGN_LEASE_MS.
+ * only while the claim is still held, so an event gets one signature; a
+ * signer that dies loses its claim after SIGN_LEASE_MS. A reader does not
+ * wait that long: after READER_STEAL_MS it claims its case's events over
+ * any lease and signs them itself (the holder's signature is then not
+ * stored), so a node that died while holding claims, or idle-priority
+ * signers starved by load, delay a reader by about a second, not 30.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +37,7 @@
 #include "store/outbox.h"
 
 #define SIGN_LEASE_MS       30000
+#define READER_STEAL_MS     1000
 #define SIGN_BATCH          64
 #define SIGN_THREADS        8
 #define SIGN_WORKER_BATCHES 8 /* per call without wait: 512 events */
@@ -62,7 +67,8 @@ typedef struct pend {
     char *body;
     aw_buf_t tok;
     int rc;
-    bool done; /* signed (or failed): rc and tok are final */
+    bool done;   /* signed (or failed): rc and tok are final */
+    bool stored; /* the signature went into the row (the claim still held) */
     aw_err_t err;
 } pend_t;
 
@@ -141,7 +147,7 @@ static void sign_all(aw_delivery_t *d, pend_t *p, size_t n, bool background) {
 }
 
 /* Unsigned events (of case_id, or of all cases): how many, and whether one
- * of them is free to claim at now. */
+ * of them is free to claim at now (leases ending before now). */
 static int count_unsigned(aw_delivery_t *d, const char *case_id, int64_t now, int64_t *n,
                           bool *claimable, aw_err_t *err) {
     aw_tx_t *tx;
@@ -169,8 +175,8 @@ static int count_unsigned(aw_delivery_t *d, const char *case_id, int64_t now, in
     return rc;
 }
 
-/* Claims up to limit (<= SIGN_BATCH) free unsigned events for owner in tx
- * and loads them. */
+/* Claims up to limit (<= SIGN_BATCH) unsigned events whose lease ends
+ * before `now` (a reader stealing: any) for owner in tx and loads them. */
 static int claim_in(aw_tx_t *tx, const char *case_id, const char *owner, int64_t now, int limit,
                     pend_t **out, size_t *n, aw_err_t *err) {
     *out = NULL;
@@ -189,8 +195,9 @@ static int claim_in(aw_tx_t *tx, const char *case_id, const char *owner, int64_t
              aw_sql_dialect(tx) == AW_SQL_POSTGRES ? pg_sub : ")");
     /* RETURNING: no second look-up by sign_owner (which has no index) */
     aw_sql_t *q;
-    rc = case_id ? aw_sql_query(tx, sql, &q, err, "tIIt", owner, now + SIGN_LEASE_MS, now, case_id)
-                 : aw_sql_query(tx, sql, &q, err, "tII", owner, now + SIGN_LEASE_MS, now);
+    int64_t until = aw_time_now_ms() + SIGN_LEASE_MS;
+    rc = case_id ? aw_sql_query(tx, sql, &q, err, "tIIt", owner, until, now, case_id)
+                 : aw_sql_query(tx, sql, &q, err, "tII", owner, until, now);
     pend_t *p = NULL;
     size_t k = 0;
     if (rc == 0) {
@@ -248,10 +255,12 @@ static int store_in(aw_tx_t *tx, const char *owner, pend_t *p, size_t n, aw_err_
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (p[i].rc || !p[i].done) continue;
+        int64_t ch = 0;
         rc = aw_sql_exec(tx,
                          "UPDATE delivery_events SET token = $1, sign_owner = NULL,"
                          " sign_lease_until = 0 WHERE id = $2 AND sign_owner = $3 AND token = ''",
-                         NULL, err, "tIt", p[i].tok.data, p[i].id, owner);
+                         &ch, err, "tIt", p[i].tok.data, p[i].id, owner);
+        p[i].stored = rc == 0 && ch == 1;
     }
     return rc;
 }
@@ -272,19 +281,23 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
                    aw_err_t *err) {
     int rc = dl_platform_key(d, err);
     if (rc) return rc;
-    int64_t deadline = aw_time_now_ms() + SIGN_LEASE_MS + 5000, total = 0;
+    int64_t start = aw_time_now_ms(), deadline = start + SIGN_LEASE_MS + 5000, total = 0;
     int batches = 0;
     for (unsigned spin = 0;; spin++) {
         int64_t now = aw_time_now_ms(), n = 0;
         bool claimable = false;
-        rc = count_unsigned(d, case_id, now, &n, &claimable, err);
+        /* a reader that has waited long enough takes its case's events over
+         * whatever lease they have */
+        bool steal = wait && case_id && now - start >= READER_STEAL_MS;
+        int64_t before = steal ? INT64_MAX : now;
+        rc = count_unsigned(d, case_id, before, &n, &claimable, err);
         if (rc || n == 0) break;
         if (claimable) {
             char owner[AW_UUID_STRLEN + 1];
             aw_uuid_v4(owner);
             pend_t *p;
             size_t k;
-            rc = claim(d, case_id, owner, now, &p, &k, err);
+            rc = claim(d, case_id, owner, before, &p, &k, err);
             if (rc) break;
             sign_all(d, p, k, !wait);
             rc = store_signed(d, owner, p, k, err);
@@ -293,7 +306,7 @@ int dl_events_sign(aw_delivery_t *d, const char *case_id, bool wait, int64_t *si
                     rc = p[i].rc;
                     *err = p[i].err;
                 }
-                total += p[i].rc == 0;
+                total += rc == 0 && p[i].stored;
                 aw_buf_free(&p[i].tok);
                 free(p[i].body);
             }
@@ -479,7 +492,7 @@ int dl_signer_run(aw_delivery_t *d, bool escalation, int64_t *signed_n, aw_err_t
         }
         if (prev) {
             int64_t ok = 0;
-            for (size_t i = 0; i < prev_n; i++) ok += prev[i].rc == 0;
+            for (size_t i = 0; i < prev_n; i++) ok += prev[i].stored;
             total += ok;
             atomic_fetch_sub(&d->backlog, ok);
             atomic_fetch_add(&d->signed_bg, ok);
@@ -519,7 +532,7 @@ int dl_signer_run(aw_delivery_t *d, bool escalation, int64_t *signed_n, aw_err_t
         aw_err_t e2;
         if (store_signed(d, prev_owner, prev, prev_n, &e2) == 0) {
             int64_t ok = 0;
-            for (size_t i = 0; i < prev_n; i++) ok += prev[i].rc == 0;
+            for (size_t i = 0; i < prev_n; i++) ok += prev[i].stored;
             total += ok;
             atomic_fetch_sub(&d->backlog, ok);
             atomic_fetch_add(&d->signed_bg, ok);
@@ -696,7 +709,7 @@ static void *committer_main(void *arg) {
             sbatch_t *b = fin;
             fin = b->next;
             for (size_t i = 0; rc == 0 && i < b->n; i++) {
-                ok += b->p[i].done && b->p[i].rc == 0;
+                ok += b->p[i].stored;
                 if (b->p[i].done && b->p[i].rc) {
                     char q[300];
                     aw_log_warn("delivery.sign", "event=%lld error=%s", (long long)b->p[i].id,

@@ -44,11 +44,16 @@
 #include "jose/set.h"
 
 #define INBOX_MAX_JSON (64u * 1024 * 1024)
+#define INBOX_MAX_KEYS 8
 
 typedef struct inbox {
     const char *server, *client_id, *client_secret, *dest, *out;
     const char *schemas; /* directory of FIM schemas (XDatenfelder XML), may be NULL */
-    aw_jwk_t *enc, *sig;
+    /* private encryption keys: the current one first, then older ones
+     * (after a rotation, submissions sealed for the old key remain) */
+    aw_jwk_t *enc[INBOX_MAX_KEYS];
+    size_t nenc;
+    aw_jwk_t *sig;
     char token[128];
     long last_status;
 } inbox_t;
@@ -251,7 +256,8 @@ static int fetch_attachment(inbox_t *ib, const char *sid, const char *aid, const
         EVP_MD_CTX_free(a.md);
         return aw_err_set(err, AW_EIO, "cannot write %s: %s", path, strerror(errno));
     }
-    int rc = aw_jwe_stream_new(ib->enc, 0, 0, att_sink, &a, &a.js, err);
+    int rc = aw_jwe_stream_new_keys((const aw_jwk_t *const *)ib->enc, ib->nenc, 0, 0, att_sink, &a,
+                                    &a.js, err);
     char p[512];
     snprintf(p, sizeof p, "/v1/submissions/%s/attachments/%s", sid, aid);
     if (rc == 0) rc = http(ib, "GET", p, NULL, NULL, 0, att_write, &a, err);
@@ -265,6 +271,9 @@ static int fetch_attachment(inbox_t *ib, const char *sid, const char *aid, const
         if (a.failed || aw_jwe_stream_finish(a.js, &info, &a.err)) {
             snprintf(why, whycap, "attachment %s: %s", aid, a.err.msg);
             out = 1;
+            /* sealed for a key this inbox was not given: not the citizen's
+             * fault, and a reject could not be taken back; leave it */
+            if (a.err.code == AW_ENOTFOUND) out = aw_err_set(err, AW_ENOTFOUND, "%s", why);
         } else {
             snprintf(tag, AW_JWE_TAG_LEN + 1, "%s", info.tag);
             aw_jwe_info_free(&info);
@@ -399,6 +408,28 @@ static void check_schema(inbox_t *ib, json_t *mdata, const unsigned char *data, 
     aw_fim_schema_free(schema);
 }
 
+/* The kid in a compact JWE's header ("" when none or unreadable), in a
+ * static buffer. */
+static const char *token_kid(const char *tok) {
+    static char kid[80];
+    kid[0] = 0;
+    aw_jwe_info_t info;
+    aw_err_t e;
+    if (tok && aw_jwe_inspect(tok, strlen(tok), strlen(tok), &info, &e) == 0) {
+        snprintf(kid, sizeof kid, "%s", info.kid ? info.kid : "");
+        aw_jwe_info_free(&info);
+    }
+    return kid;
+}
+
+/* The key to open tok with; NULL when its kid names none of ours. A token
+ * whose header cannot be read gets the current key (opening it fails and
+ * says why). */
+static const aw_jwk_t *token_key(inbox_t *ib, const char *tok) {
+    const char *kid = token_kid(tok);
+    return aw_jwe_pick_key((const aw_jwk_t *const *)ib->enc, ib->nenc, *kid ? kid : NULL);
+}
+
 /* Processes one submission. 0 decided, < 0 error (left for a later run). */
 static int process(inbox_t *ib, const char *sid, aw_err_t *err) {
     char p[256];
@@ -427,7 +458,20 @@ static int process(inbox_t *ib, const char *sid, aw_err_t *err) {
     int rc = 0;
     char mtag[AW_JWE_TAG_LEN + 1] = "", dtag[AW_JWE_TAG_LEN + 1] = "";
     aw_err_t e2;
-    if (aw_jwe_open(ib->enc, em, strlen(em), 0, &om, &e2)) {
+    /* the key each token names (a rotated destination has had several);
+     * one this inbox does not hold leaves the submission for later */
+    const aw_jwk_t *mkey = token_key(ib, em), *dkey = ed ? token_key(ib, ed) : mkey;
+    if (!mkey || !dkey) {
+        /* the message first: em and ed belong to sub */
+        aw_err_set(err, AW_ENOTFOUND,
+                   "sealed for the key '%s', which is not among the --enc-key files; add it "
+                   "(the submission stays until then)",
+                   token_kid(mkey ? ed : em));
+        json_decref(problems);
+        json_decref(sub);
+        return AW_ENOTFOUND;
+    }
+    if (aw_jwe_open(mkey, em, strlen(em), 0, &om, &e2)) {
         json_array_append_new(problems, problem("encryption-issue", "Decryption failed",
                                                 "the metadata could not be decrypted", "metadata"));
     } else {
@@ -447,7 +491,7 @@ static int process(inbox_t *ib, const char *sid, aw_err_t *err) {
     json_t *matts = json_object_get(cs, "attachments");
     if (meta && json_is_object(meta)) {
         if (ed) {
-            if (aw_jwe_open(ib->enc, ed, strlen(ed), 0, &od, &e2)) {
+            if (aw_jwe_open(dkey, ed, strlen(ed), 0, &od, &e2)) {
                 json_array_append_new(problems, problem("encryption-issue", "Decryption failed",
                                                         "the data could not be decrypted", "data"));
             } else {
@@ -641,7 +685,8 @@ static int one_pass(inbox_t *ib, int *failures) {
 
 static void usage(FILE *f) {
     fputs("usage: amtsweg inbox --server URL --client-id ID --client-secret S\n"
-          "           --destination ID --enc-key FILE --sign-key FILE --out DIR\n"
+          "           --destination ID --enc-key FILE [--enc-key FILE]... --sign-key FILE\n"
+          "           --out DIR\n"
           "           [--schemas DIR] [--once | --follow [--interval SECONDS]]\n\n"
           "Fetches submissions ready for pick-up, decrypts them, checks data and attachment\n"
           "hashes against the metadata, writes DIR/<caseId>/{metadata.json, data.json,\n"
@@ -649,13 +694,55 @@ static void usage(FILE *f) {
           "with problems). With --schemas, JSON data is validated against its FIM schema\n"
           "(DIR/<schema id>*.xml, e.g. S00000094V1.0_xdf3.xml for .../s00000094_1.0...).\n"
           "The client secret may also come from AMTSWEG_CLIENT_SECRET.\n"
+          "After a key rotation give the new --enc-key first and the old ones after it: each\n"
+          "token is opened with the key its kid names. A submission sealed for a key not given\n"
+          "is left alone (an error names the kid), never rejected.\n"
           "Safe to stop and restart at any point.\n",
           f);
 }
 
+static void free_keys(inbox_t *ib) {
+    for (size_t i = 0; i < ib->nenc; i++) aw_jwk_free(ib->enc[i]);
+    ib->nenc = 0;
+    aw_jwk_free(ib->sig);
+    ib->sig = NULL;
+}
+
+/* Loads the private keys; distinct kids (the kid picks the key). */
+static int load_keys(inbox_t *ib, const char *const *enc, size_t nenc, const char *sig) {
+    aw_err_t err;
+    for (size_t i = 0; i < nenc; i++) {
+        if (aw_jwk_load_file(enc[i], &ib->enc[i], &err)) {
+            fprintf(stderr, "amtsweg inbox: %s\n", err.msg);
+            return -1;
+        }
+        ib->nenc = i + 1;
+        const char *kid = aw_jwk_kid(ib->enc[i]);
+        for (size_t k = 0; k < i; k++)
+            if (kid && aw_jwk_kid(ib->enc[k]) && strcmp(kid, aw_jwk_kid(ib->enc[k])) == 0) {
+                fprintf(stderr, "amtsweg inbox: two --enc-key files have the kid '%s'\n", kid);
+                return -1;
+            }
+        if (!aw_jwk_is_private(ib->enc[i])) {
+            fprintf(stderr, "amtsweg inbox: --enc-key %s is not a private key\n", enc[i]);
+            return -1;
+        }
+    }
+    if (aw_jwk_load_file(sig, &ib->sig, &err)) {
+        fprintf(stderr, "amtsweg inbox: %s\n", err.msg);
+        return -1;
+    }
+    if (!aw_jwk_is_private(ib->sig)) {
+        fprintf(stderr, "amtsweg inbox: --sign-key %s is not a private key\n", sig);
+        return -1;
+    }
+    return 0;
+}
+
 int aw_delivery_cli_inbox(int argc, char **argv) {
     inbox_t ib = {0};
-    const char *enc = NULL, *sig = NULL;
+    const char *enc[INBOX_MAX_KEYS], *sig = NULL;
+    size_t nenc = 0;
     bool follow = false;
     long interval = 5;
     ib.client_secret = getenv("AMTSWEG_CLIENT_SECRET");
@@ -690,7 +777,11 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
             ib.dest = optarg;
             break;
         case 'e':
-            enc = optarg;
+            if (nenc == INBOX_MAX_KEYS) {
+                fprintf(stderr, "amtsweg inbox: at most %d --enc-key files\n", INBOX_MAX_KEYS);
+                return 2;
+            }
+            enc[nenc++] = optarg;
             break;
         case 'k':
             sig = optarg;
@@ -719,7 +810,7 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
             return 2;
         }
     }
-    if (!ib.server || !ib.client_id || !ib.client_secret || !ib.dest || !enc || !sig || !ib.out ||
+    if (!ib.server || !ib.client_id || !ib.client_secret || !ib.dest || !nenc || !sig || !ib.out ||
         interval < 1) {
         fprintf(stderr, "amtsweg inbox: --server, --client-id, --client-secret, --destination, "
                         "--enc-key, --sign-key and --out are required\n");
@@ -730,31 +821,21 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
         fprintf(stderr, "amtsweg inbox: --destination must be a UUID\n");
         return 2;
     }
-    aw_err_t err;
-    if (aw_jwk_load_file(enc, &ib.enc, &err) || aw_jwk_load_file(sig, &ib.sig, &err)) {
-        fprintf(stderr, "amtsweg inbox: %s\n", err.msg);
-        aw_jwk_free(ib.enc);
-        return 1;
-    }
-    if (!aw_jwk_is_private(ib.enc) || !aw_jwk_is_private(ib.sig)) {
-        fprintf(stderr, "amtsweg inbox: --enc-key and --sign-key must be private keys\n");
-        aw_jwk_free(ib.enc);
-        aw_jwk_free(ib.sig);
+    if (load_keys(&ib, enc, nenc, sig)) {
+        free_keys(&ib);
         return 1;
     }
     mkdir(ib.out, 0700);
     struct stat st;
     if (stat(ib.out, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "amtsweg inbox: %s is not a directory\n", ib.out);
-        aw_jwk_free(ib.enc);
-        aw_jwk_free(ib.sig);
+        free_keys(&ib);
         return 1;
     }
     aw_err_t lerr = {0};
     if (aw_dl_curl_load(&lerr) < 0) {
         fprintf(stderr, "amtsweg inbox: %s\n", lerr.msg);
-        aw_jwk_free(ib.enc);
-        aw_jwk_free(ib.sig);
+        free_keys(&ib);
         return 1;
     }
     signal(SIGINT, on_signal);
@@ -765,7 +846,6 @@ int aw_delivery_cli_inbox(int argc, char **argv) {
         for (long s = 0; follow && !stop_flag && s < interval; s++) sleep(1);
     } while (follow && !stop_flag);
     aw_secure_wipe(ib.token, sizeof ib.token);
-    aw_jwk_free(ib.enc);
-    aw_jwk_free(ib.sig);
+    free_keys(&ib);
     return code ? code : failures ? 1 : 0;
 }

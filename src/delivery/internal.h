@@ -140,6 +140,13 @@ bool dl_dest_offers(const dl_dest_t *d, const char *identifier);
 json_t *dl_dest_public_json(const dl_dest_t *d);
 /* Validates a destination document (admin API / CLI) and stores it (insert
  * or replace). id in/out. */
+#define DL_KID_MAX 80 /* a token's kid as copied (key kids have at most 64) */
+/* 0 when kid names an encryption key of destination dest that was current
+ * at some time since `since` (ms; the submission's announcement): the
+ * current one, or one retired since; otherwise AW_EPERM naming field, the
+ * kid and the current encryptionKid. */
+int dl_dest_enc_kid_check(aw_tx_t *tx, const char *dest, const char *kid, int64_t since,
+                          const char *field, aw_err_t *err);
 int dl_dest_put(aw_tx_t *tx, json_t *in, char id[AW_UUID_STRLEN + 1], bool allow_loopback,
                 const char *key_roots, aw_err_t *err);
 int dl_client_create(aw_tx_t *tx, const char *kind, const char *name, json_t *destinations,

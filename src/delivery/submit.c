@@ -191,6 +191,12 @@ static void sender_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     sender_only(ctx, req, resp, &c);
 }
 
+/* A token sealed for a key that is not (or no longer) the destination's. */
+static void wrong_key(aw_http_resp_t *resp, const aw_err_t *err) {
+    dl_problem(resp, 422, DL_PROBLEM("encryption-key-invalid"), "Encryption key invalid", "%s",
+               err->msg);
+}
+
 static void not_found_sub(aw_http_resp_t *resp) {
     dl_problem(resp, 404, DL_PROBLEM("submission-not-found"), "Submission not found",
                "there is no submission with this id for this client");
@@ -351,6 +357,8 @@ static void h_announce(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
 typedef struct upload {
     aw_delivery_t *d;
     char sid[AW_UUID_STRLEN + 1], aid[AW_UUID_STRLEN + 1];
+    char dest[AW_UUID_STRLEN + 1]; /* the submission's destination and announcement */
+    int64_t announced_at;
     int fd;
     char tmp[4500];
     dl_blob_writer_t *bw; /* the database store: the blob being written */
@@ -424,6 +432,8 @@ static int upload_begin(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *re
         }
     bool incomplete = strcmp(s.state, "incomplete") == 0;
     snprintf(u->sid, sizeof u->sid, "%s", s.id);
+    snprintf(u->dest, sizeof u->dest, "%s", s.dest_id);
+    u->announced_at = s.created_at;
     dl_sub_clear(&s);
     if (!announced)
         return refuse(u, resp, 422, DL_PROBLEM("attachment-not-announced"),
@@ -547,9 +557,21 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
         dl_problem(resp, 400, DL_PROBLEM("invalid-jwe"), "Invalid JWE", "attachment: %s", err.msg);
         return;
     }
-    char tag[AW_JWE_TAG_LEN + 1];
+    char tag[AW_JWE_TAG_LEN + 1], kid[DL_KID_MAX];
     snprintf(tag, sizeof tag, "%s", info.tag);
+    snprintf(kid, sizeof kid, "%s", info.kid ? info.kid : "");
     aw_jwe_info_free(&info);
+    /* sealed for the destination's key, as data and metadata must be */
+    if (kid[0]) {
+        aw_tx_t *ktx;
+        int krc = aw_store_begin(d->store, AW_TX_READ, &ktx, &err);
+        if (krc == 0) {
+            krc = dl_dest_enc_kid_check(ktx, u->dest, kid, u->announced_at, "the attachment", &err);
+            aw_store_rollback(ktx);
+        }
+        if (krc == AW_EPERM) return wrong_key(resp, &err);
+        if (krc) return dl_store_error(resp, &err);
+    }
     unsigned char md[32];
     unsigned int ml = 0;
     EVP_DigestFinal_ex(u->md, md, &ml);
@@ -647,8 +669,10 @@ static void h_attachment_put(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx
 
 /* ---- submit --------------------------------------------------------------- */
 
+/* Checks a token's size and structure; its tag and header kid ("" when
+ * none) into tag and kid. */
 static int inspect(aw_http_resp_t *resp, const char *field, const char *tok, size_t max,
-                   char tag[AW_JWE_TAG_LEN + 1]) {
+                   char tag[AW_JWE_TAG_LEN + 1], char kid[DL_KID_MAX]) {
     size_t n = strlen(tok);
     if (n > max) {
         dl_problem(resp, 413, DL_PROBLEM("submission-too-large"), "Content too large",
@@ -662,6 +686,7 @@ static int inspect(aw_http_resp_t *resp, const char *field, const char *tok, siz
         return 400;
     }
     snprintf(tag, AW_JWE_TAG_LEN + 1, "%s", info.tag);
+    snprintf(kid, DL_KID_MAX, "%s", info.kid ? info.kid : "");
     aw_jwe_info_free(&info);
     return 0;
 }
@@ -678,9 +703,10 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
             resp, "encryptedMetadata",
             "a compact JWE string is required; encryptedData is an optional compact JWE string");
     const char *meta = json_string_value(jm), *data = jd ? json_string_value(jd) : NULL;
-    char mtag[AW_JWE_TAG_LEN + 1], dtag[AW_JWE_TAG_LEN + 1] = "";
-    if (inspect(resp, "encryptedMetadata", meta, d->cfg.max_metadata_bytes, mtag)) return;
-    if (data && inspect(resp, "encryptedData", data, d->cfg.max_data_bytes, dtag)) return;
+    char mtag[AW_JWE_TAG_LEN + 1], dtag[AW_JWE_TAG_LEN + 1] = "", mkid[DL_KID_MAX],
+                                                         dkid[DL_KID_MAX] = "";
+    if (inspect(resp, "encryptedMetadata", meta, d->cfg.max_metadata_bytes, mtag, mkid)) return;
+    if (data && inspect(resp, "encryptedData", data, d->cfg.max_data_bytes, dtag, dkid)) return;
 
     /* One write transaction reads the submission, checks it and submits
      * it (see h_announce for why not a read transaction first). */
@@ -746,6 +772,21 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     }
     if (dl_sign_refuse(d, resp)) {
         aw_store_rollback(tx);
+        goto out;
+    }
+    /* sealed for the destination's key (one that was current since the
+     * announcement); a token without kid cannot be checked here */
+    rc = mkid[0]
+             ? dl_dest_enc_kid_check(tx, s.dest_id, mkid, s.created_at, "encryptedMetadata", &err)
+             : 0;
+    if (rc == 0 && dkid[0] && strcmp(dkid, mkid) != 0)
+        rc = dl_dest_enc_kid_check(tx, s.dest_id, dkid, s.created_at, "encryptedData", &err);
+    if (rc) {
+        aw_store_rollback(tx);
+        if (rc == AW_EPERM)
+            wrong_key(resp, &err);
+        else
+            dl_store_error(resp, &err);
         goto out;
     }
     body = aw_set_auth_tags(mtag, data ? dtag : NULL, tags, s.n_att);

@@ -383,6 +383,8 @@ fail:
 
 struct aw_jwe_stream {
     const aw_jwk_t *key;
+    const aw_jwk_t *const *keys; /* aw_jwe_stream_new_keys: key is picked by kid */
+    size_t nkeys;
     size_t max_len, max_pt, total, ct_len, pt_len;
     aw_jwe_sink_fn sink;
     void *ctx;
@@ -427,6 +429,30 @@ int aw_jwe_stream_new(const aw_jwk_t *key, size_t max_len, size_t max_plaintext,
     s->tag.max = AW_JWE_TAG_LEN;
     *out = s;
     return 0;
+}
+
+const aw_jwk_t *aw_jwe_pick_key(const aw_jwk_t *const *keys, size_t n, const char *kid) {
+    if (n == 0) return NULL;
+    if (!kid) return keys[0];
+    for (size_t i = 0; i < n; i++)
+        if (aw_jwk_kid(keys[i]) && strcmp(aw_jwk_kid(keys[i]), kid) == 0) return keys[i];
+    return NULL;
+}
+
+int aw_jwe_stream_new_keys(const aw_jwk_t *const *keys, size_t n, size_t max_len,
+                           size_t max_plaintext, aw_jwe_sink_fn sink, void *ctx,
+                           aw_jwe_stream_t **out, aw_err_t *err) {
+    *out = NULL;
+    if (n == 0) return aw_err_set(err, AW_EINVAL, "jwe: no key to decrypt with");
+    for (size_t i = 0; i < n; i++)
+        if (!keys[i] || !aw_jwk_is_private(keys[i]))
+            return aw_err_set(err, AW_EINVAL, "jwe: decrypting needs private keys");
+    int rc = aw_jwe_stream_new(keys[0], max_len, max_plaintext, sink, ctx, out, err);
+    if (rc == 0) {
+        (*out)->keys = keys;
+        (*out)->nkeys = n;
+    }
+    return rc;
 }
 
 size_t aw_jwe_stream_plaintext_len(const aw_jwe_stream_t *s) {
@@ -529,6 +555,18 @@ static int begin_content(aw_jwe_stream_t *s, aw_err_t *err) {
         s->z_init = true;
     }
     if (!s->key) return 0;
+    if (s->nkeys) {
+        s->key = aw_jwe_pick_key(s->keys, s->nkeys, s->info.kid);
+        if (!s->key) {
+            aw_err_set(&s->err, AW_ENOTFOUND,
+                       "jwe: token is encrypted for key '%.64s', which is not among the %zu "
+                       "key(s) given",
+                       s->info.kid, s->nkeys);
+            s->failed = AW_ENOTFOUND;
+            if (err) *err = s->err;
+            return AW_ENOTFOUND;
+        }
+    }
     if (s->info.kid && aw_jwk_kid(s->key) && strcmp(s->info.kid, aw_jwk_kid(s->key)) != 0) {
         aw_err_set(&s->err, AW_ECRYPTO, "jwe: token is encrypted for key '%.64s', not '%.64s'",
                    s->info.kid, aw_jwk_kid(s->key));

@@ -502,6 +502,34 @@ static void last_set_verifies(dl_env_t *e, const char *cid, const char *want_eve
     json_decref(log);
 }
 
+/* New keys for e's destination (`amtsweg keys new --kid rotated-2026` into
+ * <tmpdir>/newkeys, its path into kd), put on the destination through the
+ * admin API. */
+static void rotate(dl_env_t *e, char *kd, size_t cap) {
+    snprintf(kd, cap, "%s/newkeys", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("'%s' keys new --kid rotated-2026 --out '%s' >/dev/null 2>&1",
+                         aw_test_bin(), kd),
+              0);
+    char p1[800], p2[800];
+    snprintf(p1, sizeof p1, "%s/enc.public.jwk", kd);
+    snprintf(p2, sizeof p2, "%s/sig.public.jwk", kd);
+    json_t *doc = json_pack(
+        "{s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "encryptionPublicKey",
+        json_load_file(p1, 0, NULL), "signingPublicKey", json_load_file(p2, 0, NULL), "services",
+        "identifier", DL_LEIKA, "regions", "091620000000", "submissionSchemas", "schemaUri",
+        "https://schema.fitko.de/fim/s00000094_1.0.schema.json", "mimeType", "application/json");
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    char path[300];
+    snprintf(path, sizeof path, "/admin/v1/destinations/%s", e->dest);
+    aw_tc_resp_t r;
+    aw_tc_request(e->srv.port, "PUT", path, DL_AUTH_ADMIN "Content-Type: application/json\r\n",
+                  body, strlen(body), &r);
+    free(body);
+    ASSERT_MSG(r.status == 200 || r.status == 201, "%d %s", r.status, r.body);
+    aw_tc_resp_free(&r);
+}
+
 /* The authority replaces both keys of its destination. Senders get the new
  * encryption key; the old signature key stays published, so the sender
  * still verifies the accept the authority signed before; the old
@@ -519,28 +547,12 @@ TEST_T(destination_key_rotation_keeps_old_events_verifiable, 180) {
 
     /* new keys (as `amtsweg keys new` makes them), put on the destination */
     char kd[700];
-    snprintf(kd, sizeof kd, "%s/newkeys", aw_test_tmpdir());
-    ASSERT_EQ(aw_test_sh("'%s' keys new --kid rotated-2026 --out '%s' >/dev/null 2>&1",
-                         aw_test_bin(), kd),
-              0);
-    char p1[800], p2[800];
+    rotate(&e, kd, sizeof kd);
+    char p1[800];
     snprintf(p1, sizeof p1, "%s/enc.public.jwk", kd);
-    snprintf(p2, sizeof p2, "%s/sig.public.jwk", kd);
-    json_t *doc = json_pack(
-        "{s:o,s:o,s:[{s:s,s:[s],s:[{s:s,s:s}]}]}", "encryptionPublicKey",
-        json_load_file(p1, 0, NULL), "signingPublicKey", json_load_file(p2, 0, NULL), "services",
-        "identifier", DL_LEIKA, "regions", "091620000000", "submissionSchemas", "schemaUri",
-        "https://schema.fitko.de/fim/s00000094_1.0.schema.json", "mimeType", "application/json");
-    char *body = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
     char path[300];
-    snprintf(path, sizeof path, "/admin/v1/destinations/%s", e.dest);
     aw_tc_resp_t r;
-    aw_tc_request(e.srv.port, "PUT", path, DL_AUTH_ADMIN "Content-Type: application/json\r\n", body,
-                  strlen(body), &r);
-    free(body);
-    ASSERT_MSG(r.status == 200 || r.status == 201, "%d %s", r.status, r.body);
-    aw_tc_resp_free(&r);
+    snprintf(path, sizeof path, "/admin/v1/destinations/%s", e.dest);
     /* the operator sees the history */
     aw_tc_request(e.srv.port, "GET", path, DL_AUTH_ADMIN, NULL, 0, &r);
     json_t *j = dl_json(&r);
@@ -606,5 +618,136 @@ TEST_T(destination_key_rotation_keeps_old_events_verifiable, 180) {
                          aw_test_tmpdir()),
               0);
     last_set_verifies(&e, s2.cid, AW_SET_EV_ACCEPT);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
+
+/* `amtsweg inbox --once` with the given --enc-key files (a space-separated
+ * list of paths) and sign key; output in <tmpdir>/inbox.log. */
+static int inbox_keys(dl_env_t *e, const char *out, const char *enc_keys, const char *sig) {
+    char args[2000] = "";
+    size_t n = 0;
+    char *list = strdup(enc_keys), *save = NULL;
+    for (char *t = strtok_r(list, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        n += (size_t)snprintf(args + n, sizeof args - n, " --enc-key '%s'", t);
+    free(list);
+    return aw_test_sh("%s inbox --server http://127.0.0.1:%d --client-id %s --client-secret %s "
+                      "--destination %s%s --sign-key '%s' --out %s --once >%s/inbox.log 2>&1",
+                      aw_test_bin(), e->srv.port, e->sub_id, e->sub_secret, e->dest, args, sig, out,
+                      aw_test_tmpdir());
+}
+
+/* Seals data (and its metadata) with the public key in file pub and
+ * submits s; returns the status, the body into r when not NULL. */
+static int submit_for(dl_env_t *e, dl_sub_t *s, const char *pub, const char *data,
+                      aw_tc_resp_t *r) {
+    aw_jwk_t *k;
+    aw_err_t err;
+    ASSERT_MSG(aw_jwk_load_file(pub, &k, &err) == 0, "%s", err.msg);
+    char *meta = dl_metadata(data, NULL, NULL, 0);
+    aw_buf_t em = AW_BUF_INIT, ed = AW_BUF_INIT;
+    ASSERT(aw_jwe_seal(k, meta, strlen(meta), AW_JWE_CTY_JSON, &em, s->mtag, &err) == 0);
+    ASSERT(aw_jwe_seal(k, data, strlen(data), AW_JWE_CTY_JSON, &ed, s->dtag, &err) == 0);
+    int st = dl_submit_tokens(e, s, em.data, ed.data, r);
+    aw_jwk_free(k);
+    free(meta);
+    aw_buf_free(&em);
+    aw_buf_free(&ed);
+    return st;
+}
+
+/* Around a key rotation: a submission announced before it may still be
+ * sealed for the old key; one announced after must use the new key (data
+ * and attachments; 422 naming the current kid otherwise). The authority's
+ * inbox holds both private keys and opens each token with the key its kid
+ * names; an inbox without the old key leaves that submission alone (no
+ * reject, which could not be taken back) and says which key is missing. */
+TEST_T(submissions_sealed_for_the_old_key_survive_a_rotation, 180) {
+    dl_env_t e;
+    dl_setup(&e, NULL, NULL);
+    char old_pub[700], old_priv[700], old_sig[700];
+    snprintf(old_pub, sizeof old_pub, "%s/tests/data/jose/a/enc.public.jwk", aw_test_srcdir());
+    snprintf(old_priv, sizeof old_priv, "%s/tests/data/jose/a/enc.private.jwk", aw_test_srcdir());
+    snprintf(old_sig, sizeof old_sig, "%s/tests/data/jose/a/sig.private.jwk", aw_test_srcdir());
+    dl_sub_t before;
+    ASSERT_EQ(dl_announce(&e, e.dest, NULL, 0, &before), 201);
+    char kd[700];
+    rotate(&e, kd, sizeof kd);
+    char new_pub[800], new_priv[800], new_sig[800];
+    snprintf(new_pub, sizeof new_pub, "%s/enc.public.jwk", kd);
+    snprintf(new_priv, sizeof new_priv, "%s/enc.private.jwk", kd);
+    snprintf(new_sig, sizeof new_sig, "%s/sig.private.jwk", kd);
+
+    /* announced before: the old key is still good */
+    ASSERT_EQ(submit_for(&e, &before, old_pub, "{\"vorher\":1}", NULL), 202);
+    /* announced after: the old key is refused, the new one taken */
+    dl_sub_t after;
+    ASSERT_EQ(dl_announce(&e, e.dest, (const char *const[]){"6b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001"},
+                          1, &after),
+              201);
+    aw_tc_resp_t r;
+    aw_jwk_t *ok;
+    aw_err_t err;
+    ASSERT(aw_jwk_load_file(old_pub, &ok, &err) == 0);
+    aw_buf_t t = AW_BUF_INIT;
+    ASSERT(aw_jwe_seal(ok, "beleg", 5, NULL, &t, NULL, &err) == 0);
+    aw_jwk_free(ok);
+    char path[300];
+    snprintf(path, sizeof path, "/v1/submissions/%s/attachments/%s", after.sid,
+             "6b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001");
+    dl_req(e.srv.port, "PUT", path, e.stoken, "application/jose", t.data, t.len, &r);
+    ASSERT_EQ(r.status, 422);
+    ASSERT_CONTAINS(r.body, "the attachment is sealed for the key");
+    aw_tc_resp_free(&r);
+    aw_buf_free(&t);
+    ASSERT(aw_jwk_load_file(new_pub, &ok, &err) == 0);
+    ASSERT(aw_jwe_seal(ok, "beleg", 5, NULL, &t, NULL, &err) == 0);
+    aw_jwk_free(ok);
+    dl_req(e.srv.port, "PUT", path, e.stoken, "application/jose", t.data, t.len, &r);
+    ASSERT_EQ(r.status, 204);
+    aw_tc_resp_free(&r);
+    aw_buf_free(&t);
+    /* data and metadata sealed for the old key: refused */
+    ASSERT_EQ(submit_for(&e, &after, old_pub, "{\"nachher\":2}", &r), 422);
+    ASSERT_CONTAINS(r.body, "encryption-key-invalid");
+    ASSERT_CONTAINS(r.body, "encryptionKid: rotated-2026-enc");
+    aw_tc_resp_free(&r);
+    /* the metadata must describe the attachment now */
+    const char *att_ids[] = {"6b0e7c1c-2c7a-4e55-9a0e-6f1a4a5a0001"}, *att_pt[] = {"beleg"};
+    char *meta = dl_metadata("{\"nachher\":2}", att_ids, att_pt, 1);
+    aw_jwk_t *nk;
+    ASSERT(aw_jwk_load_file(new_pub, &nk, &err) == 0);
+    aw_buf_t em = AW_BUF_INIT, ed = AW_BUF_INIT;
+    ASSERT(aw_jwe_seal(nk, meta, strlen(meta), AW_JWE_CTY_JSON, &em, after.mtag, &err) == 0);
+    ASSERT(aw_jwe_seal(nk, "{\"nachher\":2}", 13, AW_JWE_CTY_JSON, &ed, after.dtag, &err) == 0);
+    ASSERT_EQ(dl_submit_tokens(&e, &after, em.data, ed.data, NULL), 202);
+    aw_jwk_free(nk);
+    free(meta);
+    aw_buf_free(&em);
+    aw_buf_free(&ed);
+
+    /* an inbox with the new key only: takes `after`, leaves `before` */
+    char out[700], keys[2000];
+    snprintf(out, sizeof out, "%s/inbox", aw_test_tmpdir());
+    ASSERT(inbox_keys(&e, out, new_priv, new_sig) != 0);
+    char log[800];
+    snprintf(log, sizeof log, "%s/inbox.log", aw_test_tmpdir());
+    char *txt = aw_test_read_file(log, NULL);
+    ASSERT_CONTAINS(txt, before.sid);
+    ASSERT_CONTAINS(txt, "not among the --enc-key files");
+    free(txt);
+    char *ev = dl_last_event(&e, before.cid, e.stoken);
+    ASSERT_CONTAINS(ev, "submit-submission");
+    free(ev);
+    last_set_verifies(&e, after.cid, AW_SET_EV_ACCEPT);
+    /* with both keys, `before` is opened with the old one and accepted */
+    snprintf(keys, sizeof keys, "%s %s", new_priv, old_priv);
+    ASSERT_EQ(inbox_keys(&e, out, keys, new_sig), 0);
+    last_set_verifies(&e, before.cid, AW_SET_EV_ACCEPT);
+    char f[900];
+    snprintf(f, sizeof f, "%s/%s/data.json", out, before.cid);
+    txt = aw_test_read_file(f, NULL);
+    ASSERT_STR(txt, "{\"vorher\":1}");
+    free(txt);
+    (void)old_sig;
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }

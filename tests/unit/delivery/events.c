@@ -225,20 +225,25 @@ STORE_TEST(events_are_signed_on_read_when_the_worker_has_not_run) {
     dl_test_service_free(d, &cfg);
 }
 
+/* Every event is claimed by owner, the lease running for an hour. */
+static void hold_claims(store_fixture_t *f, const char *owner) {
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx, "UPDATE delivery_events SET sign_owner = $1, sign_lease_until = $2",
+                          NULL, &err, "tI", owner, aw_time_now_ms() + 3600000),
+              &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+}
+
 STORE_TEST(a_claimed_event_is_waited_for_not_signed_twice) {
     aw_delivery_config_t cfg;
     aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
     pending(f, 1, 1, aw_time_now_ms());
     /* another signer holds both events (a far lease) */
+    hold_claims(f, "other");
     aw_tx_t *tx;
     aw_err_t err;
-    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
-    ASSERT_OK(aw_sql_exec(tx,
-                          "UPDATE delivery_events SET sign_owner = 'other',"
-                          " sign_lease_until = $1",
-                          NULL, &err, "I", aw_time_now_ms() + 3600000),
-              &err);
-    ASSERT_OK(aw_store_commit(tx, &err), &err);
     int64_t n = -1;
     ASSERT_EQ(dl_events_sign(d, NULL, false, &n, &err), AW_EBUSY);
     ASSERT_EQ(n, 0);
@@ -248,6 +253,24 @@ STORE_TEST(a_claimed_event_is_waited_for_not_signed_twice) {
     ASSERT_OK(aw_sql_exec(tx, "UPDATE delivery_events SET sign_lease_until = 1", NULL, &err, ""),
               &err);
     ASSERT_OK(aw_store_commit(tx, &err), &err);
+    ASSERT_OK(dl_events_sign(d, "0c0e7c1c-2c7a-4e55-9a0e-000000000000", true, &n, &err), &err);
+    ASSERT_EQ(n, 2);
+    all_signed_correctly(f, 2);
+    dl_test_service_free(d, &cfg);
+}
+
+/* A claim held by a signer that died (its lease runs for another hour)
+ * does not hold a reader up: after about a second the reader takes its
+ * case's events over and signs them; the background worker still leaves
+ * them alone. */
+STORE_TEST_T(a_reader_takes_over_a_dead_signers_claim, 60) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
+    pending(f, 1, 1, aw_time_now_ms());
+    hold_claims(f, "dead");
+    aw_err_t err;
+    int64_t n = -1;
+    ASSERT_EQ(dl_events_sign(d, NULL, false, &n, &err), AW_EBUSY);
     ASSERT_OK(dl_events_sign(d, "0c0e7c1c-2c7a-4e55-9a0e-000000000000", true, &n, &err), &err);
     ASSERT_EQ(n, 2);
     all_signed_correctly(f, 2);
