@@ -61,18 +61,27 @@ int dl_dest_get(aw_tx_t *tx, const char *id, dl_dest_t *out, aw_err_t *err) {
     return rc;
 }
 
-int dl_dest_has_callback(aw_tx_t *tx, const char *id, bool *yes, aw_err_t *err) {
-    *yes = false;
+int dl_dest_submit_facts(aw_tx_t *tx, const char *id, bool *callback, char enc_kid[DL_KID_MAX],
+                         aw_err_t *err) {
+    *callback = false;
+    if (enc_kid) enc_kid[0] = 0;
     aw_sql_t *s;
     int rc = aw_sql_query(tx,
-                          "SELECT CASE WHEN callback_url IS NULL THEN 0 ELSE 1 END"
+                          "SELECT CASE WHEN callback_url IS NULL THEN 0 ELSE 1 END, enc_kid"
                           " FROM delivery_destinations WHERE id = $1",
                           &s, err, "t", id);
     if (rc) return rc;
     rc = aw_sql_step(s, err);
-    if (rc == 1) *yes = aw_sql_col_int64(s, 0) != 0;
+    if (rc == 1) {
+        *callback = aw_sql_col_int64(s, 0) != 0;
+        if (enc_kid) snprintf(enc_kid, DL_KID_MAX, "%s", aw_sql_col_text(s, 1));
+    }
     aw_sql_done(s);
     return rc < 0 ? rc : 0;
+}
+
+int dl_dest_has_callback(aw_tx_t *tx, const char *id, bool *yes, aw_err_t *err) {
+    return dl_dest_submit_facts(tx, id, yes, NULL, err);
 }
 
 int dl_dest_enc_kid_check(aw_tx_t *tx, const char *dest, const char *kid, int64_t since,

@@ -134,13 +134,17 @@ bool dl_parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* dest.c */
 int dl_dest_get(aw_tx_t *tx, const char *id, dl_dest_t *out, aw_err_t *err);
 /* *yes: destination id has a callback URL (false when it does not exist). */
+#define DL_KID_MAX 80 /* a token's kid as copied (key kids have at most 64) */
 int dl_dest_has_callback(aw_tx_t *tx, const char *id, bool *yes, aw_err_t *err);
+/* The same and the current encryption kid (enc_kid may be NULL), in one
+ * look-up: what a final PUT needs of its destination. */
+int dl_dest_submit_facts(aw_tx_t *tx, const char *id, bool *callback, char enc_kid[DL_KID_MAX],
+                         aw_err_t *err);
 void dl_dest_clear(dl_dest_t *d);
 bool dl_dest_offers(const dl_dest_t *d, const char *identifier);
 json_t *dl_dest_public_json(const dl_dest_t *d);
 /* Validates a destination document (admin API / CLI) and stores it (insert
  * or replace). id in/out. */
-#define DL_KID_MAX 80 /* a token's kid as copied (key kids have at most 64) */
 /* 0 when kid names an encryption key of destination dest that was current
  * at some time since `since` (ms; the submission's announcement): the
  * current one, or one retired since; otherwise AW_EPERM naming field, the

@@ -774,12 +774,14 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
         aw_store_rollback(tx);
         goto out;
     }
-    /* sealed for the destination's key (one that was current since the
-     * announcement); a token without kid cannot be checked here */
-    rc = mkid[0]
-             ? dl_dest_enc_kid_check(tx, s.dest_id, mkid, s.created_at, "encryptedMetadata", &err)
-             : 0;
-    if (rc == 0 && dkid[0] && strcmp(dkid, mkid) != 0)
+    /* sealed for the destination's key, or one that was current since the
+     * announcement (the key history only when it is not the current one);
+     * a token without kid cannot be checked here */
+    char cur_kid[DL_KID_MAX];
+    rc = dl_dest_submit_facts(tx, s.dest_id, &cb_dest, cur_kid, &err);
+    if (rc == 0 && mkid[0] && strcmp(mkid, cur_kid) != 0)
+        rc = dl_dest_enc_kid_check(tx, s.dest_id, mkid, s.created_at, "encryptedMetadata", &err);
+    if (rc == 0 && dkid[0] && strcmp(dkid, cur_kid) != 0 && strcmp(dkid, mkid) != 0)
         rc = dl_dest_enc_kid_check(tx, s.dest_id, dkid, s.created_at, "encryptedData", &err);
     if (rc) {
         aw_store_rollback(tx);
@@ -792,14 +794,12 @@ static void h_submit(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     body = aw_set_auth_tags(mtag, data ? dtag : NULL, tags, s.n_att);
     int64_t now = aw_time_now_ms();
     int64_t ch = 0;
-    rc = dl_dest_has_callback(tx, s.dest_id, &cb_dest, &err);
-    if (rc == 0)
-        rc = aw_sql_exec(
-            tx,
-            "UPDATE delivery_submissions SET state = 'submitted', encrypted_metadata = $1,"
-            " encrypted_data = $2, metadata_tag = $3, data_tag = $4, bytes = $5,"
-            " submitted_at = $6, updated_at = $6 WHERE id = $7 AND state = 'incomplete'",
-            &ch, &err, "ttttIIt", meta, data, mtag, data ? dtag : NULL, (int64_t)total, now, s.id);
+    rc = aw_sql_exec(tx,
+                     "UPDATE delivery_submissions SET state = 'submitted', encrypted_metadata = $1,"
+                     " encrypted_data = $2, metadata_tag = $3, data_tag = $4, bytes = $5,"
+                     " submitted_at = $6, updated_at = $6 WHERE id = $7 AND state = 'incomplete'",
+                     &ch, &err, "ttttIIt", meta, data, mtag, data ? dtag : NULL, (int64_t)total,
+                     now, s.id);
     if (rc == 0 && ch != 1) conflict = true;
     /* The attachments signed must be the attachments stored. On SQLite the
      * write lock makes this a repetition; on PostgreSQL the UPDATE above

@@ -1,5 +1,6 @@
-/* Fuzzes JWE compact parsing and decryption (aw_jwe_inspect, aw_jwe_open)
- * with the committed TEST-ONLY RSA-4096 key. */
+/* Fuzzes JWE compact parsing and decryption (aw_jwe_inspect, aw_jwe_open,
+ * the streaming parser with one key and with a choice of keys) with the
+ * committed TEST-ONLY RSA-4096 keys. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         aw_jwe_stream_free(s);
     }
     aw_buf_wipe_free(&pt);
+    /* The same with a choice of keys (an inbox after a key rotation): the
+     * header kid picks one, an unknown kid is AW_ENOTFOUND. */
+    static const aw_jwk_t *keys[2];
+    if (!keys[0]) {
+        keys[0] = fuzz_key("b/enc.private.jwk");
+        keys[1] = key;
+    }
+    aw_buf_t pt2 = AW_BUF_INIT;
+    if (aw_jwe_stream_new_keys(keys, 2, 1 << 22, 1 << 20, sink, &pt2, &s, &err) == 0) {
+        int rc = 0;
+        for (size_t off = 0; off < size && rc == 0; off += 13)
+            rc = aw_jwe_stream_feed(s, data + off, size - off < 13 ? size - off : 13, &err);
+        if (rc == 0 && aw_jwe_stream_finish(s, &info, &err) == 0) aw_jwe_info_free(&info);
+        aw_jwe_stream_free(s);
+    }
+    aw_buf_wipe_free(&pt2);
     return 0;
 }

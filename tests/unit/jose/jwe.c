@@ -537,3 +537,56 @@ TEST(stream_refuses_bad_tokens) {
     aw_buf_free(&tok);
     aw_jwk_free(k), aw_jwk_free(other);
 }
+
+/* Streams tok through a stream with a choice of keys; the finish/feed code. */
+static int stream_keys(const aw_jwk_t *const *keys, size_t n, const char *tok, aw_buf_t *out,
+                       aw_err_t *err) {
+    aw_jwe_stream_t *s;
+    ASSERT_EQ(aw_jwe_stream_new_keys(keys, n, 0, 0, sink_buf, out, &s, err), 0);
+    int rc = 0;
+    size_t len = strlen(tok);
+    for (size_t off = 0; off < len && rc == 0; off += 333)
+        rc = aw_jwe_stream_feed(s, tok + off, len - off < 333 ? len - off : 333, err);
+    aw_jwe_info_t info;
+    if (rc == 0) rc = aw_jwe_stream_finish(s, &info, err);
+    if (rc == 0) aw_jwe_info_free(&info);
+    aw_jwe_stream_free(s);
+    return rc;
+}
+
+/* After a key rotation an authority holds several private keys: the
+ * token's kid picks one; a kid none of them has is AW_ENOTFOUND (a key
+ * missing, not a broken token); a token without kid gets the first. */
+TEST(a_choice_of_keys_by_kid) {
+    aw_jwk_t *a = test_key("a", "enc.private"), *b = test_key("b", "enc.private");
+    aw_jwk_t *apub = test_key("a", "enc.public"), *bpub = test_key("b", "enc.public");
+    const aw_jwk_t *both[] = {b, a}, *only_b[] = {b};
+    aw_err_t err;
+    for (int i = 0; i < 2; i++) {
+        aw_buf_t tok = AW_BUF_INIT, out = AW_BUF_INIT;
+        ASSERT_EQ(aw_jwe_seal(i ? bpub : apub, MSG, strlen(MSG), NULL, &tok, NULL, &err), 0);
+        ASSERT_MSG(stream_keys(both, 2, tok.data, &out, &err) == 0, "%s", err.msg);
+        ASSERT_EQ(out.len, strlen(MSG));
+        ASSERT(memcmp(out.data, MSG, out.len) == 0);
+        aw_buf_free(&out);
+        aw_buf_free(&tok);
+    }
+    ASSERT(aw_jwe_pick_key(both, 2, aw_jwk_kid(a)) == a);
+    ASSERT(aw_jwe_pick_key(both, 2, NULL) == b);
+    ASSERT(aw_jwe_pick_key(only_b, 1, aw_jwk_kid(a)) == NULL);
+    /* sealed for a, only b given */
+    aw_buf_t tok = AW_BUF_INIT, out = AW_BUF_INIT;
+    ASSERT_EQ(aw_jwe_seal(apub, MSG, strlen(MSG), NULL, &tok, NULL, &err), 0);
+    ASSERT_EQ(stream_keys(only_b, 1, tok.data, &out, &err), AW_ENOTFOUND);
+    ASSERT_CONTAINS(err.msg, aw_jwk_kid(a));
+    ASSERT_CONTAINS(err.msg, "not among the 1 key(s) given");
+    ASSERT_EQ(out.len, 0);
+    aw_buf_free(&tok);
+    /* public keys cannot decrypt */
+    const aw_jwk_t *pubs[] = {apub};
+    aw_jwe_stream_t *s;
+    ASSERT_EQ(aw_jwe_stream_new_keys(pubs, 1, 0, 0, sink_buf, &out, &s, &err), AW_EINVAL);
+    ASSERT_EQ(aw_jwe_stream_new_keys(pubs, 0, 0, 0, sink_buf, &out, &s, &err), AW_EINVAL);
+    aw_buf_free(&out);
+    aw_jwk_free(a), aw_jwk_free(b), aw_jwk_free(apub), aw_jwk_free(bpub);
+}
