@@ -288,3 +288,28 @@ STORE_TEST(destination_keys_retired_and_purged_after_the_events) {
     free(a), free(ab), free(again), free(same), free(kept), free(purged);
     dl_test_service_free(d, &cfg);
 }
+
+/* Migration 0104 on a database with destinations: their keys become the
+ * current keys of the history. */
+STORE_TEST(migration_0104_records_the_keys_of_existing_destinations) {
+    aw_delivery_config_t cfg;
+    char dest[40];
+    aw_delivery_t *d = service(f, &cfg, dest);
+    char *want = key_rows(f, dest);
+    ASSERT_CONTAINS(want, "enc current");
+    ASSERT_CONTAINS(want, "sig current");
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx, "DROP TABLE delivery_destination_keys", NULL, &err, ""), &err);
+    ASSERT_OK(aw_sql_exec(tx, "DELETE FROM schema_version WHERE version = 104", NULL, &err, ""),
+              &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    int applied = -1;
+    ASSERT_OK(aw_store_migrate(f->st, &applied, &err), &err);
+    ASSERT_EQ(applied, 1);
+    char *got = key_rows(f, dest);
+    ASSERT_STR(got, want);
+    free(want), free(got);
+    dl_test_service_free(d, &cfg);
+}
