@@ -1,12 +1,16 @@
 /*
- * json — strict JSON parsing for request bodies (jansson underneath).
+ * json — strict JSON parsing for request bodies, into jansson values.
  *
- * Strict means: duplicate object keys are rejected (JSON_REJECT_DUPLICATES),
- * invalid UTF-8 and NUL characters are rejected (jansson's defaults), the
- * nesting depth is bounded (checked before jansson sees the text, so a deep
- * body cannot exhaust the stack) and exactly one value with only whitespace
- * around it is accepted. On error the message names line and column:
- * "line 3, column 7: duplicate object key".
+ * Strict means: duplicate object keys are rejected, invalid UTF-8 (overlong
+ * forms, surrogates, beyond U+10FFFF), control characters and NUL (also as
+ * \u0000) are rejected, the nesting depth is bounded (the recursion never
+ * goes deeper than max_depth, so a deep body cannot exhaust the stack) and
+ * exactly one value with only whitespace around it is accepted. On error the
+ * message names line and column: "line 3, column 7: duplicate object key".
+ * The decoder is ours (json.c says why), the values are jansson's; it
+ * accepts what json_loadb accepts with JSON_REJECT_DUPLICATES |
+ * JSON_DECODE_ANY (checked by a differential fuzz target), except that a
+ * NUL byte is always refused.
  */
 #ifndef AW_HTTP_JSON_H
 #define AW_HTTP_JSON_H
