@@ -436,6 +436,9 @@ const aw_jwk_t *aw_jwe_pick_key(const aw_jwk_t *const *keys, size_t n, const cha
     if (!kid) return keys[0];
     for (size_t i = 0; i < n; i++)
         if (aw_jwk_kid(keys[i]) && strcmp(aw_jwk_kid(keys[i]), kid) == 0) return keys[i];
+    /* a key without kid stands for any (as aw_jwe_open treats it) */
+    for (size_t i = 0; i < n; i++)
+        if (!aw_jwk_kid(keys[i])) return keys[i];
     return NULL;
 }
 

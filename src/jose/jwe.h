@@ -97,8 +97,9 @@ int aw_jwe_stream_new_keys(const aw_jwk_t *const *keys, size_t n, size_t max_len
                            size_t max_plaintext, aw_jwe_sink_fn sink, void *ctx,
                            aw_jwe_stream_t **out, aw_err_t *err);
 /* The key a token's header kid names among keys[0..n): the one with that
- * kid; a token without kid: keys[0]; NULL when kid names none of them (an
- * authority that rotated its key holds the old and the new one). */
+ * kid, else the first key without a kid; a token without kid: keys[0];
+ * NULL when kid names none of them (an authority that rotated its key
+ * holds the old and the new one). */
 const aw_jwk_t *aw_jwe_pick_key(const aw_jwk_t *const *keys, size_t n, const char *kid);
 int aw_jwe_stream_feed(aw_jwe_stream_t *s, const void *data, size_t n, aw_err_t *err);
 /* Ends the token: checks the tag (and with a key authenticates all

@@ -582,6 +582,20 @@ TEST(a_choice_of_keys_by_kid) {
     ASSERT_CONTAINS(err.msg, "not among the 1 key(s) given");
     ASSERT_EQ(out.len, 0);
     aw_buf_free(&tok);
+    /* a key without kid stands for any kid (one key file from before kids) */
+    json_t *j = aw_jwk_to_json(a, true);
+    json_object_del(j, "kid");
+    aw_jwk_t *nokid;
+    ASSERT_EQ(aw_jwk_from_json(j, &nokid, &err), 0);
+    json_decref(j);
+    const aw_jwk_t *b_then_nokid[] = {b, nokid};
+    ASSERT(aw_jwe_pick_key(b_then_nokid, 2, aw_jwk_kid(a)) == nokid);
+    ASSERT_EQ(aw_jwe_seal(apub, MSG, strlen(MSG), NULL, &tok, NULL, &err), 0);
+    ASSERT_MSG(stream_keys(b_then_nokid, 2, tok.data, &out, &err) == 0, "%s", err.msg);
+    ASSERT_EQ(out.len, strlen(MSG));
+    aw_buf_reset(&out);
+    aw_buf_free(&tok);
+    aw_jwk_free(nokid);
     /* public keys cannot decrypt */
     const aw_jwk_t *pubs[] = {apub};
     aw_jwe_stream_t *s;
