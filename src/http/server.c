@@ -479,6 +479,15 @@ static enum MHD_Result peer_allowed(void *cls, const struct sockaddr *addr, sock
     return ok ? MHD_YES : MHD_NO;
 }
 
+/* MHD's accept policy: while draining, a new connection is closed as soon
+ * as it is accepted (see aw_http_server_stop); otherwise the per-address
+ * limit when we count ourselves. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len) {
+    aw_http_server_t *s = cls;
+    if (atomic_load(&s->draining)) return MHD_NO;
+    return s->own_per_ip ? peer_allowed(cls, addr, len) : MHD_YES;
+}
+
 /* Counts (add 1) or uncounts (add -1) a connection of ip. */
 static void peer_add(aw_http_server_t *s, const char *ip, int add) {
     pthread_mutex_lock(&s->peers_lock);
@@ -1041,9 +1050,9 @@ int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
      * the proxies. */
     s->own_per_ip = s->cfg.per_ip_limit > 0 && s->trusted.n > 0;
     s->mhd = MHD_start_daemon(
-        flags, 0, s->own_per_ip ? peer_allowed : NULL, s, on_access, s, MHD_OPTION_LISTEN_SOCKET,
-        s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        hard_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->own_per_ip ? 0 : s->cfg.per_ip_limit,
+        flags, 0, accept_policy, s, on_access, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, hard_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->own_per_ip ? 0 : s->cfg.per_ip_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
         conn_notify, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
@@ -1061,10 +1070,13 @@ int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
 
 int aw_http_server_stop(aw_http_server_t *s) {
     if (!s->mhd) return 0;
+    /* No MHD_quiesce_daemon: with epoll and a thread pool it races with
+     * the pool threads, which remove the listen socket from their epoll
+     * sets too, and libmicrohttpd 0.9.75 aborts the process when it loses
+     * ("Failed to remove listen FD from epoll set"; seen in CI). Draining
+     * instead makes the accept policy close every new connection at once;
+     * MHD_stop_daemon closes the listen socket. */
     atomic_store(&s->draining, true);
-    int fd = (int)MHD_quiesce_daemon(s->mhd);
-    if (fd >= 0) close(fd);
-    s->listen_fd = -1;
     /* Let in-flight requests finish, bounded by drain_timeout_s. */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -1081,6 +1093,7 @@ int aw_http_server_stop(aw_http_server_t *s) {
     s->watchdog_running = false;
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
+    s->listen_fd = -1; /* closed by MHD_stop_daemon */
     return (int)left;
 }
 

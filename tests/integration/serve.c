@@ -205,18 +205,29 @@ TEST(graceful_shutdown_finishes_request_in_flight) {
     ASSERT_MSG(seen, "the partial request never became in-flight");
     ASSERT_EQ(aw_tc_signal(&s, SIGTERM), 0);
     /* The signal is handled asynchronously: wait (bounded) until draining
-     * has begun, which the server shows by closing its listening socket
-     * (draining is set first), before the rest of the body goes out. */
+     * has begun, which the server shows by closing every new connection
+     * without an answer, before the rest of the body goes out. Until then a
+     * probe gets its /health answer. */
     bool refused = false;
     for (int i = 0; i < 100000 && !refused; i++) {
         int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         ASSERT(probe >= 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        refused = connect(probe, (struct sockaddr *)&a, sizeof a) != 0;
+        if (connect(probe, (struct sockaddr *)&a, sizeof a) != 0) {
+            refused = true; /* the listening socket is gone already */
+        } else {
+            const char *req = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            ssize_t w = send(probe, req, strlen(req), MSG_NOSIGNAL);
+            aw_tc_resp_t pr;
+            if (w < 0 || aw_tc_read(probe, &pr) != 0)
+                refused = true;
+            else
+                aw_tc_resp_free(&pr);
+        }
         close(probe);
     }
-    ASSERT_MSG(refused, "the server kept accepting connections after SIGTERM");
+    ASSERT_MSG(refused, "the server kept answering new connections after SIGTERM");
     aw_tc_send(fd, "67890", 5);
     aw_tc_resp_t r;
     ASSERT_EQ(aw_tc_read(fd, &r), 0);

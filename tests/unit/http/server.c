@@ -4,8 +4,10 @@
 #include "http/http.h"
 #include "test.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -282,6 +284,13 @@ TEST(stop_drains_a_running_handler) {
     for (long i = 0; i < 100000000 && !aw_http_server_draining(s); i++) sched_yield();
     ASSERT(aw_http_server_draining(s));
     ASSERT_EQ(aw_http_server_inflight(s), 1);
+    /* a new connection meanwhile is closed at once, without an answer */
+    int late = aw_tc_connect(port);
+    char b[64];
+    ssize_t got = recv(late, b, sizeof b, 0);
+    ASSERT_MSG(got == 0 || (got < 0 && errno == ECONNRESET),
+               "a connection made while draining: %zd (%s)", got, got < 0 ? strerror(errno) : "");
+    close(late);
     sem_post(&g_release);
     void *res;
     pthread_join(c, &res);
