@@ -16,21 +16,23 @@
 int aw_jose__split(const char *s, size_t len, int want, aw_jose__part_t *parts, const char *what,
                    aw_err_t *err) {
     if (!s || len == 0) return aw_err_set(err, AW_EINVAL, "%s: empty token", what);
+    /* memchr, not a byte loop: tokens are kilobytes to megabytes */
+    if (memchr(s, '\0', len))
+        return aw_err_set(err, AW_EINVAL, "%s: NUL byte inside the token", what);
     int k = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || s[i] == '.') {
-            if (k == want)
-                return aw_err_set(err, AW_EINVAL,
-                                  "%s: compact serialisation needs exactly %d parts, found more",
-                                  what, want);
-            parts[k].p = s + start;
-            parts[k].n = i - start;
-            k++;
-            start = i + 1;
-        } else if (s[i] == '\0') {
-            return aw_err_set(err, AW_EINVAL, "%s: NUL byte inside the token", what);
-        }
+    const char *p = s, *end = s + len;
+    for (;;) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        const char *stop = dot ? dot : end;
+        if (k == want)
+            return aw_err_set(err, AW_EINVAL,
+                              "%s: compact serialisation needs exactly %d parts, found more", what,
+                              want);
+        parts[k].p = p;
+        parts[k].n = (size_t)(stop - p);
+        k++;
+        if (!dot) break;
+        p = dot + 1;
     }
     if (k != want)
         return aw_err_set(err, AW_EINVAL,
