@@ -70,6 +70,11 @@ typedef struct peer_count {
 
 #define PEER_BUCKETS 256
 
+/* A request the route's gate refused is answered after its body when the
+ * body is at most this long (read and dropped), at once with
+ * Connection: close when it is longer or of unknown length. */
+#define GATE_DISCARD_MAX (64u * 1024)
+
 struct aw_http_server {
     aw_http_config_t cfg;
     aw_cidr_list_t trusted; /* proxies whose X-Forwarded-For counts */
@@ -130,7 +135,8 @@ struct aw_http__priv {
     size_t received;
     size_t reserved; /* of s->body_mem, released when the request ends */
     bool overflow;
-    bool busy; /* no room in max_body_memory: the rest is discarded, 503 */
+    bool busy;  /* no room in max_body_memory: the rest is discarded, 503 */
+    bool gated; /* the gate answered; the (small) body is read and dropped */
     int stream_status;
     int64_t start_us;
     int64_t deadline_us;
@@ -761,6 +767,7 @@ static void dispatch(struct aw_http__priv *p) {
         resp->close = true;
         return;
     }
+    if (p->gated) return; /* the gate's answer, set on the first call */
     if (p->busy) return busy_problem(resp);
     if (p->stream_status) {
         if (resp->status == 0)
@@ -868,12 +875,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         if (!p->early && p->spec && p->spec->gate) {
             p->spec->gate(&p->req, &p->resp, p->spec->ctx);
-            if (p->resp.status) {
+            bool no_body =
+                !cl && !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+            if (p->resp.status && (no_body || (cl && clen <= GATE_DISCARD_MAX))) {
+                /* a small body is read and dropped, and the answer comes
+                 * after it on a connection that stays usable: closing with
+                 * unread data makes the kernel send a reset, and some
+                 * clients then lose the answer */
+                p->gated = true;
+            } else if (p->resp.status) {
                 p->resp.close = true; /* the body stays unread */
                 p->early = true;
             }
         }
-        if (!p->early && p->spec && !(p->spec->flags & AW_ROUTE_STREAM) && clen > 0) {
+        if (!p->early && !p->gated && p->spec && !(p->spec->flags & AW_ROUTE_STREAM) && clen > 0) {
             if (!body_reserve(p, (size_t)clen)) {
                 busy_problem(&p->resp);
                 p->early = true;
@@ -903,7 +918,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         }
         p->received += n;
-        if (p->route < 0 || p->overflow || p->stream_status || p->busy)
+        if (p->route < 0 || p->overflow || p->stream_status || p->busy || p->gated)
             return MHD_YES; /* discard */
         if (p->received > p->body_max) {
             p->overflow = true;

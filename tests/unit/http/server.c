@@ -429,6 +429,26 @@ TEST(gate_answers_before_the_body_is_read) {
     ASSERT(aw_tc_wait_closed(fd));
     close(fd);
     ASSERT_EQ(aw_http_server_body_memory(s), 0);
+    /* a small body is read and dropped: the answer comes after it and the
+     * connection stays usable (closing on unread data would reset it) */
+    fd = aw_tc_connect(port);
+    aw_tc_sendf(fd, "PUT /gated HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_EQ(r.status, 401);
+    ASSERT_NULL(aw_tc_header(&r, "Connection"));
+    aw_tc_resp_free(&r);
+    aw_tc_sendf(fd, "PUT /gated HTTP/1.1\r\nHost: x\r\nX-Key: ok\r\nContent-Length: 3\r\n\r\nabc");
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR(r.body, "{\"len\":3}");
+    aw_tc_resp_free(&r);
+    /* and so is a request without a body */
+    aw_tc_sendf(fd, "PUT /gated HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_EQ(r.status, 401);
+    ASSERT_NULL(aw_tc_header(&r, "Connection"));
+    aw_tc_resp_free(&r);
+    close(fd);
     /* let in: the handler sees the whole body; the gate ran once per request */
     atomic_store(&g_gate_calls, 0);
     aw_tc_request(port, "PUT", "/gated", "X-Key: ok\r\n", "0123456789", 10, &r);
