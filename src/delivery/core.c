@@ -247,6 +247,11 @@ void dl_auth_forget(aw_delivery_t *d) {
 }
 
 bool dl_client_auth(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *resp, dl_client_t *c) {
+    if (req->principal[0]) { /* the route's gate authenticated this request */
+        snprintf(c->id, sizeof c->id, "%s", req->principal);
+        c->kind = req->principal_kind;
+        return true;
+    }
     const char *tok = aw_auth_bearer(req);
     if (!tok || !*tok || strlen(tok) > 512) {
         unauthorized(resp, "an OAuth bearer token from POST /token is required");

@@ -185,10 +185,12 @@ static bool sender_only(aw_delivery_t *d, aw_http_req_t *req, aw_http_resp_t *re
 }
 
 /* The routes' gate: a client that is not a sender is refused before its
- * body is read (the handlers check again, from the token cache). */
+ * body is read; the one let in is remembered for the handler. */
 static void sender_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     dl_client_t c;
-    sender_only(ctx, req, resp, &c);
+    if (!sender_only(ctx, req, resp, &c)) return;
+    snprintf(req->principal, sizeof req->principal, "%s", c.id);
+    req->principal_kind = c.kind;
 }
 
 /* A token sealed for a key that is not (or no longer) the destination's. */

@@ -396,7 +396,9 @@ static void h_post_event(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
 /* POST events' gate: only a subscriber's body is read. */
 static void subscriber_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     dl_client_t c;
-    subscriber_only(ctx, req, resp, &c);
+    if (!subscriber_only(ctx, req, resp, &c)) return;
+    snprintf(req->principal, sizeof req->principal, "%s", c.id);
+    req->principal_kind = c.kind;
 }
 
 int dl_register_subscriber(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {

@@ -99,8 +99,13 @@ struct aw_http_req {
     aw_arena_t *arena; /* freed after the response is sent */
     const char *body;  /* buffered body (NUL-terminated) or NULL */
     size_t body_len;
-    json_t *json;                        /* AW_ROUTE_JSON: parsed body; owned by the request */
-    void *user;                          /* free for handlers / chunk sinks */
+    json_t *json; /* AW_ROUTE_JSON: parsed body; owned by the request */
+    void *user;   /* free for handlers / chunk sinks */
+    /* who a route's gate let in (the module's own id and kind), so that the
+     * handler need not authenticate the same request again; "" when no
+     * gate set it */
+    char principal[48];
+    int principal_kind;
     void (*cleanup)(aw_http_req_t *req); /* called once when the request ends */
     struct aw_http__priv *priv;
 };
