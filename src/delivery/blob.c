@@ -100,6 +100,7 @@ static int put_chunk(dl_blob_writer_t *w, aw_err_t *err) {
                             " VALUES ($1, $2, $3)",
                             &q, err);
     if (rc == 0) {
+        aw_sql_borrow(q); /* w->buf and w->id outlive the statement: no copy */
         aw_sql_bind_text(q, 1, w->id);
         aw_sql_bind_int64(q, 2, w->seq);
         aw_sql_bind_blob(q, 3, w->buf, w->len);

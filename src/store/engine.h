@@ -19,6 +19,9 @@ typedef struct aw_conn aw_conn_t; /* an engine's connection */
 struct aw_sql {
     const struct aw_store_engine *eng;
     aw_tx_t *tx;
+    /* aw_sql_borrow: text and blob values bound from now on stay valid
+     * until done, so the engine binds them without a copy; done clears it */
+    bool borrow;
 };
 
 typedef struct aw_store_engine {

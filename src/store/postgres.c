@@ -19,6 +19,7 @@
 
 #include "base/dl_pq.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct pg_stmt {
     const pg_prep_t *prep;
     char **vals;
     int *lens, *fmts;
+    bool *owned; /* vals[i] is a copy (else borrowed, aw_sql_borrow) */
     int bind_rc;
     bool executed;
     PGresult *res;
@@ -206,10 +208,12 @@ static bool pg_conn_ok(aw_conn_t *c) {
 
 static void stmt_free(pg_stmt_t *s) {
     if (!s) return;
-    if (s->vals) {
-        for (int i = 0; i < s->prep->nparams; i++) free(s->vals[i]);
+    if (s->vals && s->owned) { /* owned is NULL only if nothing was bound */
+        for (int i = 0; i < s->prep->nparams; i++)
+            if (s->owned[i]) free(s->vals[i]);
     }
     free(s->vals);
+    free(s->owned);
     free(s->lens);
     free(s->fmts);
     PQclear(s->res);
@@ -362,7 +366,8 @@ static int pg_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out
         s->vals = calloc((size_t)prep->nparams, sizeof *s->vals);
         s->lens = calloc((size_t)prep->nparams, sizeof *s->lens);
         s->fmts = calloc((size_t)prep->nparams, sizeof *s->fmts);
-        if (!s->vals || !s->lens || !s->fmts) {
+        s->owned = calloc((size_t)prep->nparams, sizeof *s->owned);
+        if (!s->vals || !s->lens || !s->fmts || !s->owned) {
             /* stmt_free needs prep for the loop; vals is NULL-safe */
             stmt_free(s);
             return aw_err_set(err, AW_ENOMEM, "store: out of memory");
@@ -374,19 +379,27 @@ static int pg_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out
     return 0;
 }
 
-static void set_param(pg_stmt_t *s, int i, const void *v, size_t n, int fmt, bool null) {
+/* borrow: v stays valid until done (a text value is NUL-terminated). */
+static void set_param(pg_stmt_t *s, int i, const void *v, size_t n, int fmt, bool null,
+                      bool borrow) {
     if (i < 1 || i > s->prep->nparams) {
         if (!s->bind_rc) s->bind_rc = AW_EINVAL;
         return;
     }
     i--;
-    free(s->vals[i]);
+    if (s->owned[i]) free(s->vals[i]);
+    s->owned[i] = false;
     s->vals[i] = NULL;
     s->lens[i] = 0;
     s->fmts[i] = fmt;
     if (null) return;
     if (n > 0x7fffffff) {
         if (!s->bind_rc) s->bind_rc = AW_ETOOBIG;
+        return;
+    }
+    if (borrow) {
+        s->vals[i] = (char *)(uintptr_t)v; /* libpq only reads it */
+        s->lens[i] = (int)n;
         return;
     }
     char *copy = malloc(n + 1);
@@ -397,22 +410,23 @@ static void set_param(pg_stmt_t *s, int i, const void *v, size_t n, int fmt, boo
     if (n) memcpy(copy, v, n);
     copy[n] = '\0';
     s->vals[i] = copy;
+    s->owned[i] = true;
     s->lens[i] = (int)n;
 }
 
 static void pg_bind_text(aw_sql_t *b, int i, const char *v) {
-    set_param((pg_stmt_t *)b, i, v, v ? strlen(v) : 0, 0, v == NULL);
+    set_param((pg_stmt_t *)b, i, v, v ? strlen(v) : 0, 0, v == NULL, b->borrow);
 }
 static void pg_bind_int64(aw_sql_t *b, int i, int64_t v) {
     char num[24];
     int n = snprintf(num, sizeof num, "%lld", (long long)v);
-    set_param((pg_stmt_t *)b, i, num, (size_t)n, 0, false);
+    set_param((pg_stmt_t *)b, i, num, (size_t)n, 0, false, false); /* num is ours */
 }
 static void pg_bind_null(aw_sql_t *b, int i) {
-    set_param((pg_stmt_t *)b, i, NULL, 0, 0, true);
+    set_param((pg_stmt_t *)b, i, NULL, 0, 0, true, false);
 }
 static void pg_bind_blob(aw_sql_t *b, int i, const void *v, size_t n) {
-    set_param((pg_stmt_t *)b, i, v, n, 1, false);
+    set_param((pg_stmt_t *)b, i, v, n, 1, false, b->borrow);
 }
 
 static int pg_step(aw_sql_t *b, aw_err_t *err) {

@@ -42,6 +42,11 @@ void aw_sql_bind_text(aw_sql_t *s, int i, const char *v);
 void aw_sql_bind_int64(aw_sql_t *s, int i, int64_t v);
 void aw_sql_bind_null(aw_sql_t *s, int i);
 void aw_sql_bind_blob(aw_sql_t *s, int i, const void *v, size_t n);
+/* A promise of the caller: text and blob values bound after this call stay
+ * valid and unchanged until aw_sql_done, so the engine binds them without a
+ * copy (a 10 MB data set is not copied once more). Numbers are copied
+ * anyway. aw_sql_exec does this itself (its values outlive the call). */
+void aw_sql_borrow(aw_sql_t *s);
 /* 1: a row is ready; 0: done; < 0: error (AW_ECONFLICT for a unique or
  * foreign key violation, AW_EBUSY for lock timeouts, AW_EIO otherwise). */
 int aw_sql_step(aw_sql_t *s, aw_err_t *err);

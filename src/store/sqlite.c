@@ -909,6 +909,7 @@ static int sq_prepare(aw_conn_t *c, aw_tx_t *tx, const char *sql, aw_sql_t **out
         d->stmts[d->n_stmts++] = found;
     }
     found->c = c;
+    found->base.borrow = false;
     found->busy = true;
     found->bind_rc = 0;
     found->changes = 0;
@@ -923,8 +924,9 @@ static void note_bind(sq_stmt_t *s, int rc) {
 
 static void sq_bind_text(aw_sql_t *b, int i, const char *v) {
     sq_stmt_t *s = (sq_stmt_t *)b;
-    note_bind(s, v ? sqlite3_bind_text(s->st, i, v, -1, SQLITE_TRANSIENT)
-                   : sqlite3_bind_null(s->st, i));
+    note_bind(
+        s, v ? sqlite3_bind_text(s->st, i, v, -1, s->base.borrow ? SQLITE_STATIC : SQLITE_TRANSIENT)
+             : sqlite3_bind_null(s->st, i));
 }
 static void sq_bind_int64(aw_sql_t *b, int i, int64_t v) {
     sq_stmt_t *s = (sq_stmt_t *)b;
@@ -936,7 +938,8 @@ static void sq_bind_null(aw_sql_t *b, int i) {
 }
 static void sq_bind_blob(aw_sql_t *b, int i, const void *v, size_t n) {
     sq_stmt_t *s = (sq_stmt_t *)b;
-    note_bind(s, sqlite3_bind_blob64(s->st, i, v ? v : "", n, SQLITE_TRANSIENT));
+    note_bind(s, sqlite3_bind_blob64(s->st, i, v ? v : "", n,
+                                     s->base.borrow ? SQLITE_STATIC : SQLITE_TRANSIENT));
 }
 
 static int sq_step(aw_sql_t *b, aw_err_t *err) {
@@ -977,7 +980,8 @@ static int64_t sq_changes(aw_sql_t *b) {
 static void sq_done(aw_sql_t *b) {
     sq_stmt_t *s = (sq_stmt_t *)b;
     sqlite3_reset(s->st);
-    sqlite3_clear_bindings(s->st);
+    sqlite3_clear_bindings(s->st); /* no borrowed value is left bound */
+    s->base.borrow = false;
     s->busy = false;
     s->base.tx = NULL;
     if (!s->cached) {

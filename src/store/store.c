@@ -252,6 +252,9 @@ void aw_sql_bind_null(aw_sql_t *s, int i) {
 void aw_sql_bind_blob(aw_sql_t *s, int i, const void *v, size_t n) {
     s->eng->bind_blob(s, i, v, n);
 }
+void aw_sql_borrow(aw_sql_t *s) {
+    s->borrow = true;
+}
 int aw_sql_step(aw_sql_t *s, aw_err_t *err) {
     int rc = s->eng->step(s, err);
     if (rc < 0) s->tx->failed = true;
@@ -322,6 +325,7 @@ int aw_sql_exec(aw_tx_t *tx, const char *sql, int64_t *changes, aw_err_t *err, c
     aw_sql_t *s;
     int rc = aw_sql_prepare(tx, sql, &s, err);
     if (rc != 0) return rc;
+    aw_sql_borrow(s); /* the arguments outlive the statement's use */
     va_list ap;
     va_start(ap, binds);
     bind_va(s, binds, ap);

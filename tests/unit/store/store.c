@@ -978,3 +978,68 @@ TEST(sqlite_0102_keeps_events_ids_and_sequence) {
     aw_store_rollback(tx);
     aw_store_close(st);
 }
+
+/* aw_sql_borrow binds text and blobs without a copy; the values must be
+ * stored as they were when stepped, and nothing of them may stay bound after
+ * aw_sql_done (ASan: the buffers are freed before the statement is used
+ * again). aw_sql_exec borrows too. */
+STORE_TEST(borrowed_values_stored_and_released) {
+    aw_err_t err = {0};
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx,
+                          aw_sql_pick(tx, "CREATE TABLE borrow_t (k INTEGER, v TEXT, b BLOB)",
+                                      "CREATE TABLE borrow_t (k INTEGER, v TEXT, b BYTEA)"),
+                          NULL, &err, ""),
+              &err);
+    const char *ins = "INSERT INTO borrow_t (k, v, b) VALUES ($1, $2, $3)";
+    size_t big = 1 << 20;
+    char *text = malloc(big + 1);
+    unsigned char *blob = malloc(big);
+    ASSERT(text && blob);
+    memset(text, 'a', big);
+    text[big] = '\0';
+    for (size_t i = 0; i < big; i++) blob[i] = (unsigned char)(i * 7);
+    aw_sql_t *s;
+    ASSERT_OK(aw_sql_prepare(tx, ins, &s, &err), &err);
+    aw_sql_borrow(s);
+    aw_sql_bind_int64(s, 1, 1);
+    aw_sql_bind_text(s, 2, text);
+    aw_sql_bind_blob(s, 3, blob, big);
+    ASSERT_EQ(aw_sql_step(s, &err), 0);
+    aw_sql_done(s);
+    memset(text, 'z', big); /* what was borrowed is gone */
+    free(text);
+    free(blob);
+    /* the same statement again (SQLite: the cached one), copying */
+    char second[16] = "second";
+    ASSERT_OK(aw_sql_prepare(tx, ins, &s, &err), &err);
+    aw_sql_bind_int64(s, 1, 2);
+    aw_sql_bind_text(s, 2, second);
+    aw_sql_bind_blob(s, 3, "xy", 2);
+    memcpy(second, "gone!", 6); /* copied at bind: the row says "second" */
+    ASSERT_EQ(aw_sql_step(s, &err), 0);
+    aw_sql_done(s);
+    char *third = strdup("third");
+    ASSERT_OK(aw_sql_exec(tx, ins, NULL, &err, "itt", 3, third, NULL), &err);
+    free(third);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_READ, &tx, &err), &err);
+    ASSERT_OK(aw_sql_query(tx, "SELECT k, v, b FROM borrow_t ORDER BY k", &s, &err, ""), &err);
+    ASSERT_EQ(aw_sql_step(s, &err), 1);
+    const char *v = aw_sql_col_text(s, 1);
+    ASSERT(v && strlen(v) == big && v[0] == 'a' && v[big - 1] == 'a');
+    size_t n = 0;
+    const unsigned char *b = aw_sql_col_blob(s, 2, &n);
+    ASSERT_EQ(n, big);
+    ASSERT(b[1] == 7 && b[big - 1] == (unsigned char)((big - 1) * 7));
+    ASSERT_EQ(aw_sql_step(s, &err), 1);
+    ASSERT_STR(aw_sql_col_text(s, 1), "second");
+    ASSERT_EQ(aw_sql_step(s, &err), 1);
+    ASSERT_STR(aw_sql_col_text(s, 1), "third");
+    ASSERT(aw_sql_col_null(s, 2));
+    ASSERT_EQ(aw_sql_step(s, &err), 0);
+    aw_sql_done(s);
+    aw_store_rollback(tx);
+}
