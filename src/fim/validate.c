@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "base/hex.h"
 #include "fim/internal.h"
 
 void aw_fim_errors_init(aw_fim_errors_t *e) {
@@ -707,24 +708,6 @@ static void ws(sctx_t *c) {
         c->p++;
 }
 
-static int hexval(const char *p, unsigned *out) {
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char ch = p[i];
-        v <<= 4;
-        if (ch >= '0' && ch <= '9')
-            v |= (unsigned)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v |= (unsigned)(ch - 'a' + 10);
-        else if (ch >= 'A' && ch <= 'F')
-            v |= (unsigned)(ch - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Reads a string at c->p ('"') into c->s/c->slen: a slice of the input when
  * it has no escapes (not NUL-terminated), else the decoded copy in c->str. */
 static int sstring(sctx_t *c) {
@@ -784,7 +767,7 @@ static int sstring(sctx_t *c) {
                 break;
             case 'u': {
                 unsigned u;
-                if (c->end - c->p < 4 || hexval(c->p, &u)) return BAIL;
+                if (c->end - c->p < 4 || aw_hex4(c->p, &u)) return BAIL;
                 c->p += 4;
                 if (u == 0 || (u >= 0xD800 && u <= 0xDFFF)) return BAIL; /* jansson decides */
                 char b[4];

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
+
 /* A recursive-descent decoder that builds jansson values. Why not
  * json_loadb: jansson's lexer reads one byte at a time through a stream
  * callback, copies each into a growing buffer and decodes it again, about
@@ -73,22 +75,7 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
 }
 
 static int hex4(const unsigned char *p, const unsigned char *end, unsigned *out) {
-    if (end - p < 4) return -1;
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
+    return end - p < 4 ? -1 : aw_hex4((const char *)p, out);
 }
 
 static size_t utf8_put(unsigned cp, char *o) {

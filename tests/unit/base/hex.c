@@ -14,3 +14,18 @@ TEST(roundtrip_and_errors) {
     ASSERT_EQ(aw_hex_decode("zz", 2, dec, sizeof dec, &n), -2);
     ASSERT_EQ(aw_hex_decode("0011223344", 10, dec, sizeof dec, &n), -2);
 }
+
+TEST(four_digits_of_an_escape) {
+    unsigned v = 7;
+    ASSERT_EQ(aw_hex4("00e9", &v), 0);
+    ASSERT_EQ(v, 0xe9u);
+    ASSERT_EQ(aw_hex4("FfFf", &v), 0);
+    ASSERT_EQ(v, 0xffffu);
+    ASSERT_EQ(aw_hex4("D83dx", &v), 0); /* only four are read */
+    ASSERT_EQ(v, 0xd83du);
+    v = 7;
+    ASSERT_EQ(aw_hex4("12g4", &v), -1);
+    ASSERT_EQ(aw_hex4("-123", &v), -1);
+    ASSERT_EQ(aw_hex4("12\xc3\xa9", &v), -1);
+    ASSERT_EQ(v, 7u); /* untouched on error */
+}
