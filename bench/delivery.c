@@ -309,6 +309,7 @@ static bool server_pause(bool stop) {
 
 static void measure(int conc) {
     double esc0 = metric("amtsweg_delivery_sign_escalations_total");
+    double starved0 = metric("amtsweg_delivery_signer_starved_seconds_total");
     double wt0 = metric("amtsweg_store_write_transactions_total"),
            wc0 = metric("amtsweg_store_write_commits_total");
     pthread_t th[64];
@@ -372,6 +373,7 @@ static void measure(int conc) {
         return;
     }
     int64_t backlog = unsigned_events();
+    double starved1 = metric("amtsweg_delivery_signer_starved_seconds_total");
     double dcpu0 = server_cpu();
     /* polls every 20 ms on one connection (the signers must not share the
      * cores with the load generator); after each slice of the drain the
@@ -423,6 +425,11 @@ static void measure(int conc) {
                "of the machine's rate in the slices; server CPU %.0f %% of %ld cores\n",
                drain_sets, bound > 0 ? 100 * drain_sets / (bound * SETS_PER_SUBMISSION) : 0, cores,
                100 * drain_sets / ref, drain > 0 ? 100 * dcpu / (drain * (double)cores) : 0, cores);
+    /* signing threads that waited for the committer's claims while events
+     * were left (thread-seconds; the database slower than the signing) */
+    printf("               signers starved for claimed events: %.3f s in the run, %.3f s in the "
+           "drain (thread-seconds)\n",
+           starved1 - starved0, metric("amtsweg_delivery_signer_starved_seconds_total") - starved1);
     if (nresults < 3)
         results[nresults++] = (result_t){
             .conc = conc, .rate = signed_rate, .drain = drain_sets, .ref = ref, .ref_all = r_all};

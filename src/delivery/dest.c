@@ -843,10 +843,15 @@ static void write_metrics(void *ctx, aw_buf_t *out) {
         "# HELP amtsweg_delivery_sign_refused_total Announces and submits refused (503) at the "
         "backlog limit.\n"
         "# TYPE amtsweg_delivery_sign_refused_total counter\n"
-        "amtsweg_delivery_sign_refused_total %lld\n",
+        "amtsweg_delivery_sign_refused_total %lld\n"
+        "# HELP amtsweg_delivery_signer_starved_seconds_total Time signing threads waited for "
+        "claimed events while unsigned ones were left (the database slower than signing).\n"
+        "# TYPE amtsweg_delivery_signer_starved_seconds_total counter\n"
+        "amtsweg_delivery_signer_starved_seconds_total %.6f\n",
         (long long)dl_sign_backlog(d), (long long)d->cfg.sign_escalate,
         (long long)d->cfg.sign_max_backlog, (long long)atomic_load(&d->signed_bg),
-        (long long)atomic_load(&d->escalations), (long long)atomic_load(&d->sign_refused));
+        (long long)atomic_load(&d->escalations), (long long)atomic_load(&d->sign_refused),
+        (double)atomic_load(&d->sign_starved_us) / 1e6);
     aw_tx_t *tx;
     aw_err_t err;
     if (aw_store_begin(d->store, AW_TX_READ, &tx, &err) == 0) {

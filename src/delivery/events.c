@@ -383,6 +383,7 @@ struct dl_signer {
     int n, ready;
     struct sbatch *head, *tail; /* claimed batches, oldest first */
     size_t queued, low;         /* events claimed, not taken; claim below low */
+    size_t held;                /* events of the batches in the list (claimed, not stored) */
     sthread_t t[2 * SIGN_MAX_THREADS + 1];
     _Atomic int64_t last_count_ms;
 };
@@ -579,9 +580,14 @@ static void *signer_main(void *arg) {
             for (b = s->head; b && b->taken == b->n; b = b->next) {
             }
         if (!b) {
+            /* starved: unsigned events are left that no batch of ours holds,
+             * so this thread waits for the committer's claim */
+            bool starved = !t->escalation && (int64_t)s->held < dl_sign_backlog(d);
+            int64_t w0 = starved ? aw_time_mono_us() : 0;
             struct timespec ts =
                 aw_time_deadline(CLOCK_MONOTONIC, t->escalation && s->queued ? QUIET_MS : 1000);
             pthread_cond_timedwait(t->escalation ? &s->esc_cv : &s->work_cv, &s->mu, &ts);
+            if (starved) atomic_fetch_add(&d->sign_starved_us, aw_time_mono_us() - w0);
             continue;
         }
         pend_t *e = &b->p[b->taken++];
@@ -655,6 +661,7 @@ static void *committer_main(void *arg) {
                 *pp = b->next;
                 b->next = fin;
                 fin = b;
+                s->held -= b->n;
                 if (s->cstop) s->queued -= b->n - b->taken;
             } else {
                 s->tail = b;
@@ -737,6 +744,7 @@ static void *committer_main(void *arg) {
                 s->head = nb;
             s->tail = nb;
             s->queued += nb->n;
+            s->held += nb->n;
             pthread_cond_broadcast(&s->work_cv);
             pthread_cond_broadcast(&s->esc_cv);
         } else {

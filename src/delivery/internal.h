@@ -38,6 +38,9 @@ struct aw_delivery {
     /* unsigned events (estimate, see events.c), SETs signed by the signer,
      * times it escalated, requests refused at sign_max_backlog */
     _Atomic int64_t backlog, signed_bg, escalations, sign_refused;
+    /* µs idle signing threads waited for claimed work while unsigned events
+     * nobody held were left (the claims' commits were slower than signing) */
+    _Atomic int64_t sign_starved_us;
     _Atomic int64_t last_req_ms;      /* last announce/submit commit (signer: quiet?) */
     struct dl_auth_cache *auth_cache; /* validated bearer tokens (core.c); lazily made */
     pthread_mutex_t auth_mu;

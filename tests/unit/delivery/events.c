@@ -186,6 +186,38 @@ STORE_TEST_T(signer_threads_sign_the_backlog, 120) {
     dl_test_service_free(d, &cfg);
 }
 
+/* Signing threads that wait for claims while unsigned events nobody holds
+ * are left count that time as starved (the metric
+ * amtsweg_delivery_signer_starved_seconds_total): here the test's open write
+ * transaction, which locks the events, keeps the committer from claiming.
+ * Afterwards everything is signed all the same. */
+STORE_TEST_T(signer_counts_the_time_it_waits_for_claims, 120) {
+    aw_delivery_config_t cfg;
+    aw_delivery_t *d = dl_test_service(f, &cfg, NULL);
+    d->cfg.sign_threads = 1;
+    d->cfg.worker_poll_ms = 50;
+    pending(f, 4, 2, aw_time_now_ms());
+    aw_err_t err;
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx, "UPDATE delivery_events SET sign_lease_until = sign_lease_until",
+                          NULL, &err, ""),
+              &err);
+    ASSERT_EQ(atomic_load(&d->sign_starved_us), 0);
+    ASSERT_OK(dl_signer_start(d, &err), &err);
+    /* a thread adds its waiting time when the wait ends (at most 1 s) */
+    for (int i = 0; i < 1000 && atomic_load(&d->sign_starved_us) == 0; i++) usleep(10000);
+    int64_t starved = atomic_load(&d->sign_starved_us);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    int rc = dl_signer_wait(d, 0, 60000);
+    dl_signer_stop(d);
+    ASSERT_MSG(starved > 0, "no waiting counted while the events were locked");
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(atomic_load(&d->signed_bg), 8);
+    all_signed_correctly(f, 8);
+    dl_test_service_free(d, &cfg);
+}
+
 TEST(sign_level_escalates_with_hysteresis_and_refuses_at_the_limit) {
     aw_delivery_config_t c;
     aw_delivery_config_defaults(&c);
