@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -34,6 +35,7 @@
 #include "base/uuid.h"
 #include "http/clientip.h"
 #include "http/json.h"
+#include "http/linger.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/router.h"
@@ -53,6 +55,7 @@ typedef struct conn_state {
     _Atomic int phase;           /* phase_t; written by MHD threads, read by the watchdog */
     _Atomic int64_t since_us;    /* start of the current phase */
     bool killed;                 /* under the server lock */
+    bool linger; /* answered before its body was read: a lingering close (linger.h) */
 } conn_state_t;
 
 typedef struct route_stats {
@@ -74,6 +77,13 @@ typedef struct peer_count {
  * body is at most this long (read and dropped), at once with
  * Connection: close when it is longer or of unknown length. */
 #define GATE_DISCARD_MAX (64u * 1024)
+
+/* The lingering close of such connections (linger.h): at most this many at
+ * once, each for at most 30 s in all and 5 s without data (nginx's
+ * lingering_time and lingering_timeout). */
+#define LINGER_MAX_FDS  256
+#define LINGER_TOTAL_MS 30000
+#define LINGER_IDLE_MS  5000
 
 struct aw_http_server {
     aw_http_config_t cfg;
@@ -110,6 +120,7 @@ struct aw_http_server {
      * and requests refused because there was no room */
     _Atomic size_t body_mem;
     _Atomic uint64_t body_refused;
+    aw_linger_t *linger; /* lingering closes; NULL before start and after stop */
 
     struct {
         aw_http_metrics_fn fn;
@@ -548,6 +559,12 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
         if (cs->next) cs->next->prev = cs->prev;
         pthread_mutex_unlock(&s->lock);
         if (cs->peer[0]) peer_add(s, cs->peer, -1);
+        /* a body left unread: read and drop it on a copy of the socket
+         * before the close (MHD closes its own descriptor after this) */
+        if (cs->linger && cs->fd >= 0 && s->linger) {
+            int dup_fd = fcntl(cs->fd, F_DUPFD_CLOEXEC, 0);
+            if (dup_fd >= 0) aw_linger_add(s->linger, dup_fd);
+        }
         atomic_fetch_sub(&s->nconns, 1);
         free(cs);
         *socket_context = NULL;
@@ -898,7 +915,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 aw_buf_reserve(&p->body, (size_t)clen + 1);
             }
         }
-        if (p->early) return queue(p);
+        if (p->early) {
+            /* answered now; a body that follows stays unread */
+            if (p->cs && ((cl && clen > 0) ||
+                          MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding")))
+                p->cs->linger = true;
+            return queue(p);
+        }
         return MHD_YES;
     }
 
@@ -1047,10 +1070,22 @@ int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
                               "%s %s (%zu bytes); raise --max-body-memory",
                               s->cfg.max_body_memory, r->method, r->path, max);
     }
-    int rc = open_listener(s, err);
+    int rc = aw_linger_start(LINGER_MAX_FDS, LINGER_TOTAL_MS, LINGER_IDLE_MS, &s->linger, err);
     if (rc) return rc;
+    rc = open_listener(s, err);
+    if (rc) {
+        aw_linger_stop(s->linger);
+        s->linger = NULL;
+        return rc;
+    }
     s->stats = calloc(s->nspecs + 1, sizeof *s->stats);
-    if (!s->stats) return aw_err_set(err, AW_ENOMEM, "out of memory");
+    if (!s->stats) {
+        close(s->listen_fd);
+        s->listen_fd = -1;
+        aw_linger_stop(s->linger);
+        s->linger = NULL;
+        return aw_err_set(err, AW_ENOMEM, "out of memory");
+    }
     /* MHD's own pool must hold the headers we want to judge ourselves (past
      * it MHD answers 431 on its own), its header index and the reply
      * headers. No larger: MHD zeroes the whole pool after every request on
@@ -1074,6 +1109,8 @@ int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
     if (!s->mhd) {
         close(s->listen_fd);
         s->listen_fd = -1;
+        aw_linger_stop(s->linger);
+        s->linger = NULL;
         return aw_err_set(err, AW_EIO, "libmicrohttpd failed to start on %s:%u", s->cfg.host,
                           s->port);
     }
@@ -1108,7 +1145,9 @@ int aw_http_server_stop(aw_http_server_t *s) {
     s->watchdog_running = false;
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
-    s->listen_fd = -1; /* closed by MHD_stop_daemon */
+    s->listen_fd = -1;         /* closed by MHD_stop_daemon */
+    aw_linger_stop(s->linger); /* after MHD: its last closes may still linger */
+    s->linger = NULL;
     return (int)left;
 }
 
@@ -1182,5 +1221,24 @@ void aw_http_server_metrics(aw_http_server_t *s, aw_buf_t *out) {
                   (unsigned long long)atomic_load(&s->killed_slow),
                   (unsigned long long)atomic_load(&s->aborted), atomic_load(&s->body_mem),
                   (unsigned long long)atomic_load(&s->body_refused));
+    aw_linger_stats_t ls = {0};
+    if (s->linger) aw_linger_get_stats(s->linger, &ls);
+    aw_buf_printf(out,
+                  "# HELP amtsweg_http_lingering_connections Connections answered before their "
+                  "body was read, reading and dropping it before the close.\n"
+                  "# TYPE amtsweg_http_lingering_connections gauge\n"
+                  "amtsweg_http_lingering_connections %u\n"
+                  "# HELP amtsweg_http_lingering_closes_total Such connections closed after "
+                  "lingering.\n# TYPE amtsweg_http_lingering_closes_total counter\n"
+                  "amtsweg_http_lingering_closes_total %llu\n"
+                  "# HELP amtsweg_http_lingering_bytes_total Request body bytes read and dropped "
+                  "while lingering.\n# TYPE amtsweg_http_lingering_bytes_total counter\n"
+                  "amtsweg_http_lingering_bytes_total %llu\n"
+                  "# HELP amtsweg_http_lingering_refused_total Such connections closed at once "
+                  "because too many lingered.\n"
+                  "# TYPE amtsweg_http_lingering_refused_total counter\n"
+                  "amtsweg_http_lingering_refused_total %llu\n",
+                  ls.now, (unsigned long long)ls.closes, (unsigned long long)ls.bytes,
+                  (unsigned long long)ls.refused);
     for (size_t i = 0; i < s->nwriters; i++) s->writers[i].fn(s->writers[i].ctx, out);
 }

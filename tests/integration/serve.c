@@ -4,8 +4,10 @@
 #include "test.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,13 +139,9 @@ TEST(oversized_headers_get_431_problem) {
     ASSERT_EQ(aw_tc_stop(&s), 0);
 }
 
-TEST(oversized_body_gets_413_before_upload) {
-    aw_tc_server_t s;
-    start_default(&s, "--max-body", "1000");
-    int fd = aw_tc_connect(s.port);
-    /* Only headers are sent: the 413 must come without the body. */
-    aw_tc_sendf(fd, "POST /health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    "Content-Length: 5000000\r\n\r\n");
+/* The answer to a body over the limit, then the server's end of the
+ * connection. */
+static void read_413_and_close(int fd) {
     aw_tc_resp_t r;
     ASSERT_EQ(aw_tc_read(fd, &r), 0);
     ASSERT_EQ(r.status, 413);
@@ -152,6 +150,51 @@ TEST(oversized_body_gets_413_before_upload) {
     aw_tc_resp_free(&r);
     ASSERT(aw_tc_wait_closed(fd));
     close(fd);
+}
+
+TEST(oversized_body_gets_413_before_upload) {
+    aw_tc_server_t s;
+    start_default(&s, "--max-body", "1000");
+    int fd = aw_tc_connect(s.port);
+    /* Only headers are sent: the 413 must come without the body. */
+    aw_tc_sendf(fd, "POST /health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 5000000\r\n\r\n");
+    read_413_and_close(fd);
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+}
+
+/* A client that sends its whole body before it reads (most HTTP clients
+ * without Expect: 100-continue) still gets the 413: the server answers after
+ * the headers, then reads and drops the rest of the body before it closes
+ * (a lingering close). Closing with unread data would make the kernel send a
+ * reset, the client's writes would fail with EPIPE or ECONNRESET, and most
+ * clients would then never read the answer. */
+TEST_T(refused_body_is_drained_so_the_client_reads_the_413, 120) {
+    aw_tc_server_t s;
+    start_default(&s, "--max-body", "1000");
+    int fd = aw_tc_connect(s.port);
+    const size_t total = 64u << 20; /* well beyond both sides' socket buffers */
+    aw_tc_sendf(fd,
+                "POST /health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: %zu\r\n\r\n",
+                total);
+    static char chunk[256 * 1024];
+    memset(chunk, 'a', sizeof chunk);
+    size_t sent = 0;
+    int send_errno = 0;
+    while (sent < total) {
+        size_t n = total - sent < sizeof chunk ? total - sent : sizeof chunk;
+        ssize_t w = send(fd, chunk, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            send_errno = errno;
+            break;
+        }
+        sent += (size_t)w;
+    }
+    ASSERT_MSG(send_errno == 0, "sending the body failed after %zu of %zu bytes: %s", sent, total,
+               strerror(send_errno));
+    read_413_and_close(fd);
     ASSERT_EQ(aw_tc_stop(&s), 0);
 }
 
