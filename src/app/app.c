@@ -71,7 +71,8 @@ static const opt_t OPTS[] = {
      "database: a SQLite file (default var/amtsweg.db) or postgres://..."},
     {OPT_THREADS, "threads", "AMTSWEG_THREADS", "N", "worker threads (default: CPU count)"},
     {OPT_MAXCONN, "max-connections", "AMTSWEG_MAX_CONNECTIONS", "N",
-     "open connections before new requests get 503 (default 1000)"},
+     "open connections before new requests get 503 (default 1000; lowered, with a warning, "
+     "when the open-file limit cannot hold them)"},
     {OPT_PERIP, "max-connections-per-ip", "AMTSWEG_MAX_CONNECTIONS_PER_IP", "N",
      "open connections per peer address, trusted proxies excepted (default 0 = unlimited)"},
     {OPT_TRUSTED_PROXIES, "trusted-proxies", "AMTSWEG_TRUSTED_PROXIES", "LIST",

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -120,7 +121,8 @@ struct aw_http_server {
      * and requests refused because there was no room */
     _Atomic size_t body_mem;
     _Atomic uint64_t body_refused;
-    aw_linger_t *linger; /* lingering closes; NULL before start and after stop */
+    aw_linger_t *linger;         /* lingering closes; NULL before start and after stop */
+    unsigned long long fd_limit; /* the open-file limit at start (fd_budget) */
 
     struct {
         aw_http_metrics_fn fn;
@@ -1058,6 +1060,47 @@ static int open_listener(aw_http_server_t *s, aw_err_t *err) {
     return 0;
 }
 
+/* Descriptors besides the connections: the database (three files per
+ * SQLite connection, or PostgreSQL sockets), attachment files, callbacks'
+ * sockets, epoll and event descriptors, logs. */
+#define FD_RESERVE   128
+#define FD_MIN_CONNS 16
+
+/* Every connection is a descriptor, and so is every lingering socket: the
+ * process's open-file limit must hold them all, or accept(2) and the
+ * database start failing with EMFILE under load instead of the clean 503
+ * of the connection limit. The soft limit is raised as far as the hard one
+ * allows (many systems start processes with 1024); when even that is too
+ * low the connection limit is lowered to fit (logged), and below
+ * FD_MIN_CONNS connections the start is refused. */
+static int fd_budget(aw_http_server_t *s, aw_err_t *err) {
+    rlim_t other = 64 + (rlim_t)s->cfg.threads * 4 + LINGER_MAX_FDS + FD_RESERVE;
+    rlim_t need = (rlim_t)s->cfg.conn_limit + other;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0; /* nothing known: as before */
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        struct rlimit want = rl;
+        want.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+    }
+    s->fd_limit = rl.rlim_cur;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return 0;
+    if (rl.rlim_cur < other + FD_MIN_CONNS)
+        return aw_err_set(err, AW_EINVAL,
+                          "the open-file limit is %llu (ulimit -n); the server needs at least "
+                          "%llu (%llu for %u connections); raise it (systemd: LimitNOFILE=)",
+                          (unsigned long long)rl.rlim_cur,
+                          (unsigned long long)(other + FD_MIN_CONNS), (unsigned long long)need,
+                          s->cfg.conn_limit);
+    unsigned fit = (unsigned)(rl.rlim_cur - other);
+    aw_log_warn("http.fd_limit",
+                "open_files=%llu needed=%llu max_connections=%u lowered_to=%u (raise ulimit -n "
+                "or LimitNOFILE=)",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)need, s->cfg.conn_limit, fit);
+    s->cfg.conn_limit = fit;
+    return 0;
+}
+
 int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
     /* a route whose largest body could never be held would answer 503
      * forever: refuse the configuration instead */
@@ -1070,7 +1113,9 @@ int aw_http_server_start(aw_http_server_t *s, aw_err_t *err) {
                               "%s %s (%zu bytes); raise --max-body-memory",
                               s->cfg.max_body_memory, r->method, r->path, max);
     }
-    int rc = aw_linger_start(LINGER_MAX_FDS, LINGER_TOTAL_MS, LINGER_IDLE_MS, &s->linger, err);
+    int rc = fd_budget(s, err);
+    if (rc) return rc;
+    rc = aw_linger_start(LINGER_MAX_FDS, LINGER_TOTAL_MS, LINGER_IDLE_MS, &s->linger, err);
     if (rc) return rc;
     rc = open_listener(s, err);
     if (rc) {
@@ -1223,6 +1268,14 @@ void aw_http_server_metrics(aw_http_server_t *s, aw_buf_t *out) {
                   (unsigned long long)atomic_load(&s->body_refused));
     aw_linger_stats_t ls = {0};
     if (s->linger) aw_linger_get_stats(s->linger, &ls);
+    aw_buf_printf(out,
+                  "# HELP amtsweg_http_connection_limit Connections served at once (--max-"
+                  "connections, lowered to fit the open-file limit).\n"
+                  "# TYPE amtsweg_http_connection_limit gauge\n"
+                  "amtsweg_http_connection_limit %u\n"
+                  "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                  "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+                  s->cfg.conn_limit, s->fd_limit);
     aw_buf_printf(out,
                   "# HELP amtsweg_http_lingering_connections Connections answered before their "
                   "body was read, reading and dropping it before the close.\n"

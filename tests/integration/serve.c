@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -325,6 +326,67 @@ TEST(port_taken_is_a_clear_error) {
     ASSERT_CONTAINS(msg, listen);
     free(msg);
     ASSERT_EQ(aw_tc_stop(&s), 0);
+}
+
+/* Metrics of a server started by prlimit with the open-file limit soft:hard. */
+static void start_with_nofile(aw_tc_server_t *s, const char *limit, const char *conns) {
+    char db[600], opt[64];
+    snprintf(db, sizeof db, "%s/nofile.db", aw_test_tmpdir());
+    snprintf(opt, sizeof opt, "--nofile=%s", limit);
+    const char *argv[] = {"prlimit",   opt, aw_test_bin(),       "serve", "--db", db,
+                          "--threads", "2", "--max-connections", conns,   NULL};
+    aw_tc_start_argv(s, argv, NULL);
+}
+
+static double metric_of(int port, const char *series) {
+    aw_tc_resp_t r;
+    aw_tc_request(port, "GET", "/metrics", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    double v = aw_tc_metric(r.body, series);
+    aw_tc_resp_free(&r);
+    return v;
+}
+
+/* Every connection is a descriptor: the server raises a low soft open-file
+ * limit as far as the hard one allows, lowers --max-connections to what
+ * fits when the hard limit is too low (the clean 503 instead of EMFILE),
+ * and refuses to start when not even a few connections fit. */
+TEST_T(open_file_limit_is_raised_or_the_connection_limit_fits_it, 120) {
+    if (aw_test_sh("command -v prlimit >/dev/null") != 0) TEST_SKIP("prlimit not installed");
+    struct rlimit rl;
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    /* 1000 connections + MHD's margin (64 + 4 per thread) + 256 lingering
+     * sockets + 128 for the rest */
+    const double need = 1000 + 64 + 8 + 256 + 128;
+    aw_tc_server_t s;
+    char lim[64];
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)need) {
+        if (rl.rlim_max == RLIM_INFINITY)
+            snprintf(lim, sizeof lim, "200:unlimited");
+        else
+            snprintf(lim, sizeof lim, "200:%llu", (unsigned long long)rl.rlim_max);
+        start_with_nofile(&s, lim, "1000");
+        ASSERT_EQ(metric_of(s.port, "process_max_fds"), need);
+        ASSERT_EQ(metric_of(s.port, "amtsweg_http_connection_limit"), 1000);
+        ASSERT_EQ(aw_tc_stop(&s), 0);
+    }
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= 1024) {
+        start_with_nofile(&s, "1024:1024", "1000");
+        ASSERT_EQ(metric_of(s.port, "process_max_fds"), 1024);
+        ASSERT_EQ(metric_of(s.port, "amtsweg_http_connection_limit"), 1024 - (need - 1000));
+        ASSERT_EQ(aw_tc_stop(&s), 0);
+    }
+    char db[600], out[600];
+    snprintf(db, sizeof db, "%s/nofile2.db", aw_test_tmpdir());
+    snprintf(out, sizeof out, "%s/nofile.txt", aw_test_tmpdir());
+    ASSERT_EQ(aw_test_sh("prlimit --nofile=300:300 '%s' serve --listen 127.0.0.1:0 --db '%s' "
+                         "--threads 2 2>'%s'",
+                         aw_test_bin(), db, out),
+              1);
+    char *msg = aw_test_read_file(out, NULL);
+    ASSERT_CONTAINS(msg, "the open-file limit is 300");
+    ASSERT_CONTAINS(msg, "LimitNOFILE");
+    free(msg);
 }
 
 TEST(bad_options_and_help) {
