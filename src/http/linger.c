@@ -1,7 +1,8 @@
 /*
  * linger.c — see linger.h. One thread, one epoll set, a fixed table of
- * slots. Slot fields are written under the mutex; a slot's descriptor is
- * closed only by the thread (or by stop, after the thread is gone).
+ * slots. Slot fields are written under the mutex; a slot in use is freed
+ * (its descriptor closed) only by the thread, or by stop after the thread
+ * is gone, so the thread reads from it without the mutex.
  */
 #include "http/linger.h"
 
@@ -38,10 +39,10 @@ struct aw_linger {
 
 /* Reads and drops what is there; false when the socket is done (the client
  * closed it, or an error). */
-static bool drain(aw_linger_t *l, slot_t *s) {
+static bool drain(aw_linger_t *l, int fd) {
     static __thread char buf[64 * 1024];
     for (int i = 0; i < 64; i++) { /* at most 4 MiB per turn: others get theirs */
-        ssize_t n = read(s->fd, buf, sizeof buf);
+        ssize_t n = read(fd, buf, sizeof buf);
         if (n > 0) {
             atomic_fetch_add(&l->bytes, (uint64_t)n);
             continue;
@@ -85,20 +86,22 @@ static void *linger_main(void *arg) {
         int n = epoll_wait(l->ep, ev, 32, timeout);
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; i < n; i++) {
-            if (ev[i].data.u32 == UINT32_MAX) {
+            if (ev[i].data.u64 == UINT64_MAX) {
                 uint64_t v;
                 if (read(l->wake, &v, sizeof v) < 0) { /* counter already read */
                 }
                 continue;
             }
+            /* a slot with an event is in use, and only this thread frees
+             * one: the reading needs no lock (adders wait for none); the
+             * event carries the descriptor and the slot's index */
+            slot_t *s = &l->slots[(uint32_t)ev[i].data.u64];
+            bool alive = drain(l, (int)(ev[i].data.u64 >> 32));
             pthread_mutex_lock(&l->mu);
-            slot_t *s = &l->slots[ev[i].data.u32];
-            if (s->fd >= 0) {
-                if (drain(l, s))
-                    s->idle_us = aw_time_mono_us() + l->idle_limit_us;
-                else
-                    release(l, s);
-            }
+            if (alive)
+                s->idle_us = aw_time_mono_us() + l->idle_limit_us;
+            else
+                release(l, s);
             pthread_mutex_unlock(&l->mu);
         }
     }
@@ -117,7 +120,7 @@ int aw_linger_start(unsigned max_fds, unsigned total_ms, unsigned idle_ms, aw_li
     l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&l->mu, NULL);
     for (unsigned i = 0; l->slots && i < l->max_fds; i++) l->slots[i].fd = -1;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
     if (!l->slots || l->ep < 0 || l->wake < 0 ||
         epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake, &ev) != 0 ||
         pthread_create(&l->th, NULL, linger_main, l) != 0) {
@@ -152,7 +155,8 @@ bool aw_linger_add(aw_linger_t *l, int fd) {
     if (s) {
         int64_t now = aw_time_mono_us();
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
-                                 .data.u32 = (uint32_t)(s - l->slots)};
+                                 .data.u64 =
+                                     (uint64_t)(uint32_t)fd << 32 | (uint32_t)(s - l->slots)};
         *s = (slot_t){.fd = fd, .until_us = now + l->total_us, .idle_us = now + l->idle_limit_us};
         if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
             l->n++;
