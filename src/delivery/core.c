@@ -42,6 +42,7 @@ void aw_delivery_config_defaults(aw_delivery_config_t *c) {
     c->unfetched_reject_s = 14 * 86400;
     c->decided_purge_s = 7 * 86400;
     c->events_ttl_s = 730 * 86400;
+    c->platform_key_recheck_ms = 30000;
     c->purge_interval_s = 60;
     c->worker_poll_ms = 500;
     c->sign_worker = true;
@@ -333,7 +334,7 @@ int dl_event_sign(aw_delivery_t *d, const char *sub_id, const char *case_id, con
                           .jti = jti,
                           .iat = now_ms / 1000};
     int rc = dl_platform_key(d, err);
-    if (rc == 0) rc = aw_set_sign(d->platform_key, &cl, out, err);
+    if (rc == 0) rc = aw_set_sign(atomic_load(&d->platform_key), &cl, out, err);
     if (rc == 0 && !aw_buf_ok(out)) rc = aw_err_set(err, AW_ENOMEM, "event: out of memory");
     return rc;
 }
@@ -362,6 +363,62 @@ int dl_enqueue_callback(aw_tx_t *tx, const char *type, const char *dest_id, cons
 
 /* ---- the platform key ------------------------------------------------------- */
 
+/* Makes k (and its public part) the key that signs from now on. The key it
+ * replaces stays allocated until aw_delivery_free (old_keys): a signer may
+ * have loaded the pointer a moment ago. Under key_mu. */
+static int set_platform_key(aw_delivery_t *d, aw_jwk_t *k, aw_err_t *err) {
+    aw_jwk_t *pub = NULL;
+    int rc = aw_jwk_public(k, &pub, err);
+    aw_jwk_t **grown = rc == 0 ? realloc(d->old_keys, (d->n_old_keys + 2) * sizeof *grown) : NULL;
+    if (!grown) {
+        aw_jwk_free(k);
+        aw_jwk_free(pub);
+        return rc ? rc : aw_err_set(err, AW_ENOMEM, "platform key: out of memory");
+    }
+    d->old_keys = grown;
+    aw_jwk_t *old = atomic_load(&d->platform_key), *old_pub = atomic_load(&d->platform_pub);
+    if (old) d->old_keys[d->n_old_keys++] = old;
+    if (old_pub) d->old_keys[d->n_old_keys++] = old_pub;
+    atomic_store(&d->platform_pub, pub);
+    atomic_store(&d->platform_key, k);
+    return 0;
+}
+
+/* Records the public part of a key file, so that a later file (a rotation
+ * by replacing it) does not unpublish it. */
+static int record_file_key(aw_delivery_t *d, const aw_jwk_t *k, aw_err_t *err) {
+    aw_jwk_t *pub = NULL;
+    aw_buf_t b = AW_BUF_INIT;
+    int rc = aw_jwk_public(k, &pub, err);
+    if (rc == 0) rc = aw_jwk_write(pub, false, &b, err);
+    aw_jwk_free(pub);
+    aw_tx_t *tx;
+    if (rc == 0 && (rc = aw_store_begin(d->store, AW_TX_READ, &tx, err)) == 0) {
+        aw_sql_t *q;
+        bool known = false;
+        rc = aw_sql_query(tx, "SELECT 1 FROM delivery_platform_keys WHERE kid = $1", &q, err, "t",
+                          aw_jwk_kid(k));
+        if (rc == 0) {
+            known = aw_sql_step(q, err) == 1;
+            aw_sql_done(q);
+        }
+        aw_store_rollback(tx);
+        /* a read first: a restart with the same file writes nothing */
+        if (rc == 0 && !known && (rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err)) == 0) {
+            rc = aw_sql_exec(tx,
+                             "INSERT INTO delivery_platform_keys (kid, private_jwk, public_jwk,"
+                             " created_at) VALUES ($1, '', $2, $3) ON CONFLICT (kid) DO NOTHING",
+                             NULL, err, "ttI", aw_jwk_kid(k), b.data, aw_time_now_ms());
+            if (rc == 0)
+                rc = aw_store_commit(tx, err);
+            else
+                aw_store_rollback(tx);
+        }
+    }
+    aw_buf_free(&b);
+    return rc;
+}
+
 static int load_key_file(aw_delivery_t *d, aw_err_t *err) {
     struct stat st;
     const char *p = d->cfg.platform_key_file;
@@ -371,59 +428,160 @@ static int load_key_file(aw_delivery_t *d, aw_err_t *err) {
         return aw_err_set(err, AW_EINVAL,
                           "platform key %s is readable by others (mode %03o); chmod 600 it", p,
                           (unsigned)(st.st_mode & 0777));
-    int rc = aw_jwk_load_file(p, &d->platform_key, err);
+    aw_jwk_t *k = NULL;
+    int rc = aw_jwk_load_file(p, &k, err);
     if (rc) return rc;
-    if (!aw_jwk_is_private(d->platform_key) || !aw_jwk_kid(d->platform_key))
+    if (!aw_jwk_is_private(k) || !aw_jwk_kid(k)) {
+        aw_jwk_free(k);
         return aw_err_set(err, AW_EINVAL, "platform key %s: must be a private key with a kid", p);
-    return 0;
+    }
+    if ((rc = record_file_key(d, k, err)) != 0) {
+        aw_jwk_free(k);
+        return rc;
+    }
+    return set_platform_key(d, k, err);
 }
 
+/* The kid and private JWK of the key that signs: the newest with a private
+ * part (kid: 64 bytes; *jwk NULL when there is none). */
+static int newest_key(aw_delivery_t *d, char *kid, char **jwk, aw_err_t *err) {
+    *jwk = NULL;
+    kid[0] = '\0';
+    aw_tx_t *tx;
+    int rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
+    if (rc) return rc;
+    aw_sql_t *s;
+    rc = aw_sql_query(tx,
+                      "SELECT kid, private_jwk FROM delivery_platform_keys WHERE private_jwk <> ''"
+                      " ORDER BY created_at DESC, kid DESC LIMIT 1",
+                      &s, err, "");
+    if (rc == 0) {
+        if (aw_sql_step(s, err) == 1) {
+            snprintf(kid, 64, "%s", aw_sql_col_text(s, 0));
+            *jwk = aw_sql_col_strdup(s, 1, NULL);
+        }
+        aw_sql_done(s);
+    }
+    aw_store_rollback(tx);
+    return rc;
+}
+
+/* Keys from before 0105 have only their private part: their public part
+ * is stored (in tx) before a rotation wipes the private one. */
+static int fill_public_parts(aw_tx_t *tx, aw_err_t *err) {
+    enum { MAX_OLD = 64 };
+    char *kids[MAX_OLD], *jwks[MAX_OLD];
+    size_t n = 0;
+    aw_sql_t *q;
+    int rc = aw_sql_query(tx,
+                          "SELECT kid, private_jwk FROM delivery_platform_keys"
+                          " WHERE public_jwk IS NULL AND private_jwk <> '' LIMIT 64",
+                          &q, err, "");
+    if (rc) return rc;
+    int r;
+    while (n < MAX_OLD && (r = aw_sql_step(q, err)) == 1) {
+        kids[n] = aw_sql_col_strdup(q, 0, NULL);
+        jwks[n] = aw_sql_col_strdup(q, 1, NULL);
+        n++;
+    }
+    if (r < 0) rc = r;
+    aw_sql_done(q);
+    for (size_t i = 0; i < n; i++) {
+        aw_jwk_t *k = NULL, *pub = NULL;
+        aw_buf_t b = AW_BUF_INIT;
+        if (rc == 0 && (!kids[i] || !jwks[i]))
+            rc = aw_err_set(err, AW_ENOMEM, "platform key: out of memory");
+        if (rc == 0) rc = aw_jwk_parse(jwks[i], strlen(jwks[i]), &k, err);
+        if (rc == 0) rc = aw_jwk_public(k, &pub, err);
+        if (rc == 0) rc = aw_jwk_write(pub, false, &b, err);
+        if (rc == 0)
+            rc = aw_sql_exec(tx, "UPDATE delivery_platform_keys SET public_jwk = $1 WHERE kid = $2",
+                             NULL, err, "tt", b.data, kids[i]);
+        aw_jwk_free(k);
+        aw_jwk_free(pub);
+        aw_buf_free(&b);
+        free(kids[i]);
+        if (jwks[i]) aw_secure_free_str(jwks[i]);
+    }
+    return rc;
+}
+
+/* Stores a new RSA-4096 key (kid "platform-<uuid>") made now, with
+ * created_at after every key before it. retire: the keys before it are
+ * retired in the same transaction (a rotation); else (first use) a key
+ * another node made meanwhile is left alone. */
+static int create_key(aw_delivery_t *d, bool retire, char *kid, aw_err_t *err) {
+    snprintf(kid, 64, "platform-");
+    aw_uuid_v4(kid + 9);
+    aw_jwk_t *k = NULL, *pub = NULL;
+    aw_log_info("delivery.platform_key", "action=generate kid=%s", kid);
+    int rc = aw_jwk_generate(4096, AW_JWK_SIG, kid, &k, err);
+    aw_buf_t priv = AW_BUF_INIT, pb = AW_BUF_INIT;
+    if (rc == 0) rc = aw_jwk_write(k, true, &priv, err);
+    if (rc == 0) rc = aw_jwk_public(k, &pub, err);
+    if (rc == 0) rc = aw_jwk_write(pub, false, &pb, err);
+    aw_jwk_free(k);
+    aw_jwk_free(pub);
+    aw_tx_t *tx;
+    if (rc == 0 && (rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err)) == 0) {
+        int64_t now = aw_time_now_ms(), last = 0;
+        aw_sql_t *q;
+        rc = aw_sql_query(tx, "SELECT COALESCE(MAX(created_at), 0) FROM delivery_platform_keys", &q,
+                          err, "");
+        if (rc == 0) {
+            if (aw_sql_step(q, err) == 1) last = aw_sql_col_int64(q, 0);
+            aw_sql_done(q);
+        }
+        /* keys from before 0105 have no public part: keep it before the
+         * private one is wiped */
+        if (rc == 0 && retire) rc = fill_public_parts(tx, err);
+        if (rc == 0 && retire)
+            rc = aw_sql_exec(tx,
+                             "UPDATE delivery_platform_keys SET private_jwk = '', retired_at = $1"
+                             " WHERE retired_at IS NULL AND private_jwk <> ''",
+                             NULL, err, "I", now);
+        if (rc == 0)
+            rc = aw_sql_exec(tx,
+                             "INSERT INTO delivery_platform_keys (kid, private_jwk, public_jwk,"
+                             " created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING",
+                             NULL, err, "tttI", kid, priv.data, pb.data,
+                             now > last ? now : last + 1);
+        if (rc == 0)
+            rc = aw_store_commit(tx, err);
+        else
+            aw_store_rollback(tx);
+    }
+    aw_buf_wipe_free(&priv);
+    aw_buf_free(&pb);
+    return rc;
+}
+
+/* Loads the newest key of the store if it is not the one signing now;
+ * generate: make one when the store has none (first use). Under key_mu. */
 static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
     for (int round = 0; round < 2; round++) {
-        aw_tx_t *tx;
-        int rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
-        if (rc) return rc;
-        aw_sql_t *s;
+        char kid[64], made[64];
         char *jwk = NULL;
-        rc = aw_sql_query(tx,
-                          "SELECT private_jwk FROM delivery_platform_keys"
-                          " ORDER BY created_at, kid LIMIT 1",
-                          &s, err, "");
-        if (rc == 0) {
-            if (aw_sql_step(s, err) == 1) jwk = aw_sql_col_strdup(s, 0, NULL);
-            aw_sql_done(s);
-        }
-        aw_store_rollback(tx);
+        int rc = newest_key(d, kid, &jwk, err);
         if (rc) return rc;
         if (jwk) {
-            rc = aw_jwk_parse(jwk, strlen(jwk), &d->platform_key, err);
+            aw_jwk_t *cur = atomic_load(&d->platform_key), *k = NULL;
+            if (cur && aw_jwk_kid(cur) && strcmp(aw_jwk_kid(cur), kid) == 0) {
+                aw_secure_free_str(jwk);
+                return 0;
+            }
+            rc = aw_jwk_parse(jwk, strlen(jwk), &k, err);
             aw_secure_free_str(jwk);
+            if (rc == 0) {
+                rc = set_platform_key(d, k, err);
+                if (rc == 0) aw_log_info("delivery.platform_key", "action=load kid=%s", kid);
+            }
             return rc;
         }
         if (round == 1 || !generate) break;
-        /* First use: create the key. Concurrent nodes may race; the
-         * first insert wins and everybody reads the oldest key. */
-        char kid[64] = "platform-";
-        aw_uuid_v4(kid + 9);
-        aw_jwk_t *k = NULL;
-        aw_log_info("delivery.platform_key", "action=generate kid=%s", kid);
-        rc = aw_jwk_generate(4096, AW_JWK_SIG, kid, &k, err);
-        if (rc) return rc;
-        aw_buf_t b = AW_BUF_INIT;
-        rc = aw_jwk_write(k, true, &b, err);
-        aw_jwk_free(k);
-        if (rc == 0 && (rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err)) == 0) {
-            rc = aw_sql_exec(tx,
-                             "INSERT INTO delivery_platform_keys (kid, private_jwk, created_at)"
-                             " VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING",
-                             NULL, err, "ttI", kid, b.data, aw_time_now_ms());
-            if (rc == 0)
-                rc = aw_store_commit(tx, err);
-            else
-                aw_store_rollback(tx);
-        }
-        aw_buf_wipe_free(&b);
-        if (rc) return rc;
+        /* First use: create the key. Concurrent nodes may race; each takes
+         * the newest, and every key made is published. */
+        if ((rc = create_key(d, false, made, err)) != 0) return rc;
     }
     if (!generate) return 0;
     return aw_err_set(err, AW_EINTERNAL, "platform key: not found after creating it");
@@ -432,10 +590,83 @@ static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
 int dl_platform_key(aw_delivery_t *d, aw_err_t *err) {
     pthread_mutex_lock(&d->key_mu);
     int rc = 0;
-    if (!d->platform_key) rc = load_key_store(d, true, err);
-    if (rc == 0 && !d->platform_pub) rc = aw_jwk_public(d->platform_key, &d->platform_pub, err);
+    int64_t now = aw_time_now_ms();
+    if (!atomic_load(&d->platform_key)) {
+        rc = load_key_store(d, true, err);
+        d->key_checked_ms = now;
+    } else if (!d->cfg.platform_key_file &&
+               now - d->key_checked_ms >= d->cfg.platform_key_recheck_ms) {
+        /* another node may have rotated the key; a failed look keeps the
+         * key we have (it is published either way) */
+        aw_err_t e2;
+        if (load_key_store(d, false, &e2) != 0)
+            aw_log_warn("delivery.platform_key", "action=recheck err=%s", aw_err_name(e2.code));
+        d->key_checked_ms = now;
+    }
     pthread_mutex_unlock(&d->key_mu);
     return rc;
+}
+
+int dl_platform_rotate(aw_delivery_t *d, char *kid_out, aw_err_t *err) {
+    if (d->cfg.platform_key_file)
+        return aw_err_set(err, AW_ECONFLICT,
+                          "the platform key is a file (--platform-key): replace the file and "
+                          "restart to rotate it");
+    /* RSA-4096 generation takes seconds: made outside key_mu, so signing
+     * goes on meanwhile */
+    int rc = create_key(d, true, kid_out, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&d->key_mu);
+    rc = load_key_store(d, false, err);
+    d->key_checked_ms = aw_time_now_ms();
+    pthread_mutex_unlock(&d->key_mu);
+    if (rc == 0) aw_log_info("delivery.platform_key", "action=rotate kid=%s", kid_out);
+    return rc;
+}
+
+int dl_platform_jwks(aw_delivery_t *d, json_t **out, aw_err_t *err) {
+    int rc = dl_platform_key(d, err);
+    if (rc) return rc;
+    aw_jwk_t *cur = atomic_load(&d->platform_pub);
+    const char *cur_kid = aw_jwk_kid(cur);
+    json_t *keys = json_array();
+    json_array_append_new(keys, aw_jwk_to_json(cur, false));
+    aw_tx_t *tx;
+    if ((rc = aw_store_begin(d->store, AW_TX_READ, &tx, err)) == 0) {
+        aw_sql_t *q;
+        rc = aw_sql_query(tx,
+                          "SELECT kid, public_jwk, private_jwk FROM delivery_platform_keys"
+                          " ORDER BY created_at DESC, kid DESC",
+                          &q, err, "");
+        bool open = rc == 0;
+        while (rc == 0) {
+            int r = aw_sql_step(q, err);
+            if (r <= 0) {
+                rc = r;
+                break;
+            }
+            if (cur_kid && strcmp(aw_sql_col_text(q, 0), cur_kid) == 0) continue;
+            /* keys from before 0105 have only their private part */
+            const char *pj = aw_sql_col_text(q, 1), *sj = aw_sql_col_text(q, 2);
+            bool priv = !(pj && *pj);
+            const char *j = priv ? sj : pj;
+            aw_jwk_t *k = NULL, *pub = NULL;
+            if (!j || !*j || aw_jwk_parse(j, strlen(j), &k, NULL) != 0) continue;
+            if (priv && aw_jwk_public(k, &pub, NULL) != 0) pub = NULL;
+            json_t *jk = aw_jwk_to_json(priv ? pub : k, false);
+            if (jk) json_array_append_new(keys, jk);
+            aw_jwk_free(k);
+            aw_jwk_free(pub);
+        }
+        if (open) aw_sql_done(q);
+        aw_store_rollback(tx);
+    }
+    if (rc) {
+        json_decref(keys);
+        return rc;
+    }
+    *out = json_pack("{s:o}", "keys", keys);
+    return *out ? 0 : aw_err_set(err, AW_ENOMEM, "jwks: out of memory");
 }
 
 static void mkdir_p(const char *path) {
@@ -506,14 +737,14 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
      * use (RSA-4096 takes seconds), so start-up stays fast. */
     if (rc == 0)
         rc = cfg->platform_key_file ? load_key_file(d, err) : load_key_store(d, false, err);
-    if (rc == 0 && d->platform_key) rc = aw_jwk_public(d->platform_key, &d->platform_pub, err);
+    d->key_checked_ms = aw_time_now_ms();
     if (rc) {
         aw_delivery_free(d);
         return rc;
     }
+    aw_jwk_t *pk = atomic_load(&d->platform_key);
     aw_log_info("delivery.ready", "platform_kid=%s key_source=%s",
-                d->platform_key ? aw_jwk_kid(d->platform_key) : "(first use)",
-                cfg->platform_key_file ? "file" : "store");
+                pk ? aw_jwk_kid(pk) : "(first use)", cfg->platform_key_file ? "file" : "store");
     *out = d;
     return 0;
 }
@@ -522,10 +753,9 @@ static void h_jwks(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_delivery_t *d = ctx;
     (void)req;
     aw_err_t err;
-    if (dl_platform_key(d, &err)) return dl_store_error(resp, &err);
-    json_t *keys = json_array();
-    json_array_append_new(keys, aw_jwk_to_json(d->platform_pub, false));
-    aw_http_resp_json(resp, 200, json_pack("{s:o}", "keys", keys));
+    json_t *jwks;
+    if (dl_platform_jwks(d, &jwks, &err)) return dl_store_error(resp, &err);
+    aw_http_resp_json(resp, 200, jwks);
     aw_http_resp_header(resp, "Cache-Control", "public, max-age=300");
 }
 
@@ -582,8 +812,10 @@ void aw_delivery_stop(aw_delivery_t *d) {
 void aw_delivery_free(aw_delivery_t *d) {
     if (!d) return;
     aw_delivery_stop(d);
-    aw_jwk_free(d->platform_key);
-    aw_jwk_free(d->platform_pub);
+    aw_jwk_free(atomic_load(&d->platform_key));
+    aw_jwk_free(atomic_load(&d->platform_pub));
+    for (size_t i = 0; i < d->n_old_keys; i++) aw_jwk_free(d->old_keys[i]);
+    free(d->old_keys);
     pthread_mutex_destroy(&d->key_mu);
     pthread_mutex_destroy(&d->auth_mu);
     if (d->auth_cache) aw_secure_wipe(d->auth_cache, sizeof *d->auth_cache);

@@ -36,23 +36,25 @@
 #include "store/store.h"
 
 typedef struct aw_delivery_config {
-    const char *var_dir;           /* attachments and (optional) key files; default "var" */
-    const char *attachment_store;  /* "file" (under var_dir) or "database"; NULL: database on
-                                      PostgreSQL (nodes share it), file on SQLite */
-    const char *public_url;        /* iss of the platform's SETs; NULL: "amtsweg" */
-    const char *platform_key_file; /* PS512 private JWK (mode 0600); NULL: kept in the store */
-    size_t max_data_bytes;         /* encryptedData token; default 10 MB */
-    size_t max_metadata_bytes;     /* encryptedMetadata token; default 1 MiB */
-    uint64_t max_attachment_bytes; /* one attachment token; default 500 MB */
-    unsigned max_attachments;      /* announced attachments; default 100 */
-    uint64_t max_submission_bytes; /* all tokens of a submission; default 2 GB */
-    int64_t token_ttl_s;           /* bearer token lifetime; default 1800 */
-    unsigned token_rate_limit;     /* POST /token per client address and minute; 0 off; 30 */
-    bool callback_allow_loopback;  /* allow http:// to 127.0.0.1/::1/localhost (tests) */
-    const char *key_roots;         /* PEM file of trusted root certificates: destination keys
-                                      must then carry an x5c chain that verifies against them
-                                      (FIT-Connect: certified keys); NULL: x5c optional */
-    int64_t callback_timeout_s;    /* default 10 */
+    const char *var_dir;             /* attachments and (optional) key files; default "var" */
+    const char *attachment_store;    /* "file" (under var_dir) or "database"; NULL: database on
+                                        PostgreSQL (nodes share it), file on SQLite */
+    const char *public_url;          /* iss of the platform's SETs; NULL: "amtsweg" */
+    const char *platform_key_file;   /* PS512 private JWK (mode 0600); NULL: kept in the store */
+    int64_t platform_key_recheck_ms; /* a key kept in the store: look for a rotation by
+                                        another node this often; 30000 */
+    size_t max_data_bytes;           /* encryptedData token; default 10 MB */
+    size_t max_metadata_bytes;       /* encryptedMetadata token; default 1 MiB */
+    uint64_t max_attachment_bytes;   /* one attachment token; default 500 MB */
+    unsigned max_attachments;        /* announced attachments; default 100 */
+    uint64_t max_submission_bytes;   /* all tokens of a submission; default 2 GB */
+    int64_t token_ttl_s;             /* bearer token lifetime; default 1800 */
+    unsigned token_rate_limit;       /* POST /token per client address and minute; 0 off; 30 */
+    bool callback_allow_loopback;    /* allow http:// to 127.0.0.1/::1/localhost (tests) */
+    const char *key_roots;           /* PEM file of trusted root certificates: destination keys
+                                        must then carry an x5c chain that verifies against them
+                                        (FIT-Connect: certified keys); NULL: x5c optional */
+    int64_t callback_timeout_s;      /* default 10 */
     /* Deadlines (seconds), defaults as FIT-Connect. */
     int64_t incomplete_ttl_s;   /* incomplete submissions purged; 1 day */
     int64_t unfetched_reject_s; /* submitted, not decided: reject-submission; 14 days */

@@ -953,6 +953,58 @@ static void h_dest_key(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     dl_dest_clear(&dd);
 }
 
+/* GET /admin/v1/platform-keys: the platform's SET keys, newest first, with
+ * which one signs on this node. */
+static void h_pk_list(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    aw_delivery_t *d = ctx;
+    if (!aw_auth_operator(d->op, req, resp)) return;
+    aw_err_t err;
+    if (dl_platform_key(d, &err)) return dl_store_error(resp, &err);
+    aw_jwk_t *cur = atomic_load(&d->platform_key);
+    const char *cur_kid = cur ? aw_jwk_kid(cur) : NULL;
+    aw_tx_t *tx;
+    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
+    json_t *keys = json_array();
+    aw_sql_t *s;
+    int rc =
+        aw_sql_query(tx,
+                     "SELECT kid, created_at, retired_at, CASE WHEN private_jwk <> '' THEN 1 ELSE 0"
+                     " END FROM"
+                     " delivery_platform_keys ORDER BY created_at DESC, kid DESC",
+                     &s, &err, "");
+    if (rc == 0) {
+        while ((rc = aw_sql_step(s, &err)) == 1) {
+            const char *kid = aw_sql_col_text(s, 0);
+            bool retired = !aw_sql_col_null(s, 2);
+            json_t *k = json_pack("{s:s,s:I,s:b,s:b,s:s}", "kid", kid, "createdAt",
+                                  (json_int_t)aw_sql_col_int64(s, 1), "current",
+                                  cur_kid && !strcmp(kid, cur_kid), "retired", retired, "source",
+                                  aw_sql_col_int64(s, 3) ? "store" : "file");
+            if (k && retired)
+                json_object_set_new(k, "retiredAt", json_integer(aw_sql_col_int64(s, 2)));
+            if (k) json_array_append_new(keys, k);
+        }
+        aw_sql_done(s);
+    }
+    aw_store_rollback(tx);
+    if (rc < 0) {
+        json_decref(keys);
+        return dl_store_error(resp, &err);
+    }
+    aw_http_resp_json(resp, 200, json_pack("{s:o}", "keys", keys));
+}
+
+/* POST /admin/v1/platform-keys: a new platform key signs from now on (takes
+ * seconds: RSA-4096); 201 {kid}. 409 when the key is a file. */
+static void h_pk_rotate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
+    aw_delivery_t *d = ctx;
+    if (!aw_auth_operator(d->op, req, resp)) return;
+    aw_err_t err;
+    char kid[64];
+    if (dl_platform_rotate(d, kid, &err)) return fail(resp, &err);
+    aw_http_resp_json(resp, 201, json_pack("{s:s}", "kid", kid));
+}
+
 /* The operator token before the body is read. */
 static void admin_gate(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_delivery_t *d = ctx;
@@ -974,6 +1026,8 @@ int dl_register_admin(aw_delivery_t *d, aw_http_server_t *srv, aw_err_t *err) {
         {"GET", "/admin/v1/dead-letters", h_dead_list, d, 0, 0, NULL, NULL},
         {"POST", "/admin/v1/dead-letters/{jobId}/requeue", h_dead_requeue, d, 0, 0, NULL, NULL},
         {"GET", "/admin/v1/delivery/stats", h_stats, d, 0, 0, NULL, NULL},
+        {"GET", "/admin/v1/platform-keys", h_pk_list, d, 0, 0, NULL, NULL},
+        {"POST", "/admin/v1/platform-keys", h_pk_rotate, d, 0, 0, NULL, admin_gate},
         {"GET", "/v1/destinations/{destinationId}", h_dest_public, d, 0, 0, NULL, NULL},
         {"GET", "/v1/destinations/{destinationId}/keys/{kid}", h_dest_key, d, 0, 0, NULL, NULL},
     };

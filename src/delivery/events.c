@@ -100,7 +100,7 @@ static void sign_one(aw_delivery_t *d, pend_t *p) {
                           .event_body = body,
                           .jti = p->jti,
                           .iat = p->created_at / 1000};
-    p->rc = aw_set_sign(d->platform_key, &cl, &p->tok, &p->err);
+    p->rc = aw_set_sign(atomic_load(&d->platform_key), &cl, &p->tok, &p->err);
     if (p->rc == 0 && !aw_buf_ok(&p->tok))
         p->rc = aw_err_set(&p->err, AW_ENOMEM, "event: out of memory");
     json_decref(body);

@@ -24,8 +24,15 @@ struct aw_delivery {
     aw_delivery_config_t cfg;
     aw_store_t *store;
     const aw_auth_t *op;
-    aw_jwk_t *platform_key; /* private PS512; NULL until first needed (dl_platform_key) */
-    aw_jwk_t *platform_pub;
+    /* private PS512 and its public part; NULL until first needed
+     * (dl_platform_key). Replaced by a rotation (under key_mu); a replaced
+     * key stays allocated (old_keys) until aw_delivery_free, so a signer
+     * that loaded the pointer before may finish with it. */
+    _Atomic(aw_jwk_t *) platform_key;
+    _Atomic(aw_jwk_t *) platform_pub;
+    aw_jwk_t **old_keys;
+    size_t n_old_keys;
+    int64_t key_checked_ms; /* last look for a newer key in the store (under key_mu) */
     pthread_mutex_t key_mu;
     char iss[512];
     char attach_dir[4096];
@@ -63,6 +70,13 @@ typedef struct dl_dest {
 /* core.c */
 /* The platform's SET key, loaded or (first use) generated and stored. */
 int dl_platform_key(aw_delivery_t *d, aw_err_t *err);
+/* A new platform key (kept in the store) that signs from now on; the keys
+ * before it are retired (private part wiped, public part published until
+ * the purge). kid_out: the new kid (64 bytes). AW_ECONFLICT with a key file. */
+int dl_platform_rotate(aw_delivery_t *d, char *kid_out, aw_err_t *err);
+/* The JWKS of the platform: the current key first, then every key still
+ * published (retired ones, keys of replaced files). */
+int dl_platform_jwks(aw_delivery_t *d, json_t **out, aw_err_t *err);
 void dl_problem(aw_http_resp_t *resp, int status, const char *type, const char *title,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void dl_store_error(aw_http_resp_t *resp, const aw_err_t *err);

@@ -11,5 +11,5 @@ int aw_delivery_platform_sign(aw_delivery_t *d, const char *typ, const void *pay
                               aw_buf_t *out, aw_err_t *err) {
     int rc = dl_platform_key(d, err);
     if (rc != 0) return rc;
-    return aw_jws_sign(d->platform_key, typ, payload, len, out, err);
+    return aw_jws_sign(atomic_load(&d->platform_key), typ, payload, len, out, err);
 }

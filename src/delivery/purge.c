@@ -9,8 +9,8 @@
  *  - decided (accepted/rejected) submissions: ciphertext purged
  *    decided_purge after the decision (delete-submission event);
  *  - events older than events_ttl deleted, and with them the rows of
- *    deleted submissions and the destination keys retired before (no event
- *    they could have signed is left).
+ *    deleted submissions and the destination and platform keys retired
+ *    before (no event they could have signed is left).
  * Each step works in batches and is idempotent; the clock is a parameter.
  */
 #include <stdio.h>
@@ -163,7 +163,8 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
                               " WHERE created_at < $1) OR EXISTS (SELECT 1 FROM"
                               " delivery_submissions WHERE state = 'deleted' AND created_at < $1)"
                               " OR EXISTS (SELECT 1 FROM delivery_destination_keys"
-                              " WHERE retired_at < $1) THEN 1 ELSE 0 END",
+                              " WHERE retired_at < $1) OR EXISTS (SELECT 1 FROM"
+                              " delivery_platform_keys WHERE retired_at < $1) THEN 1 ELSE 0 END",
                               &q, err, "I", cutoff);
             if (rc == 0) {
                 int r = aw_sql_step(q, err);
@@ -193,6 +194,11 @@ int aw_delivery_purge(aw_delivery_t *d, int64_t now, aw_delivery_purge_stats_t *
                     NULL, err, "I", cutoff);
             if (rc == 0)
                 rc = aw_sql_exec(tx, "DELETE FROM delivery_destination_keys WHERE retired_at < $1",
+                                 NULL, err, "I", cutoff);
+            /* a platform key retired before the oldest event kept can have
+             * signed none of them: no longer published */
+            if (rc == 0)
+                rc = aw_sql_exec(tx, "DELETE FROM delivery_platform_keys WHERE retired_at < $1",
                                  NULL, err, "I", cutoff);
             if (rc == 0)
                 rc = aw_store_commit(tx, err);

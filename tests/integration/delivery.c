@@ -751,3 +751,71 @@ TEST_T(submissions_sealed_for_the_old_key_survive_a_rotation, 180) {
     (void)old_sig;
     ASSERT_EQ(aw_tc_stop(&e.srv), 0);
 }
+
+/* The platform key kept in the store, rotated through the admin API: the
+ * new key is published first, the one before it after it (its SETs still
+ * verify), the list shows which signs; only the operator may rotate; a key
+ * file cannot be rotated this way (409). */
+TEST_T(platform_key_rotates_through_the_admin_api, 180) {
+    char db[700], var[700];
+    snprintf(db, sizeof db, "%s/pk.db", aw_test_tmpdir());
+    snprintf(var, sizeof var, "%s/pkvar", aw_test_tmpdir());
+    const char *args[] = {"serve", "--db",        db,     "--var-dir", var, "--threads",
+                          "2",     "--log-level", "warn", NULL};
+    const char *env[] = {"AMTSWEG_ADMIN_TOKEN=" DL_ADMIN, NULL};
+    aw_tc_server_t s;
+    aw_tc_start(&s, args, env);
+    aw_jwk_t *k1 = platform_key_from_jwks(s.port); /* made on first use */
+    char kid1[128];
+    snprintf(kid1, sizeof kid1, "%s", aw_jwk_kid(k1));
+    aw_jwk_free(k1);
+
+    aw_tc_resp_t r;
+    aw_tc_request(s.port, "POST", "/admin/v1/platform-keys", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 401);
+    aw_tc_resp_free(&r);
+    aw_tc_request(s.port, "POST", "/admin/v1/platform-keys", DL_AUTH_ADMIN, NULL, 0, &r);
+    ASSERT_EQ(r.status, 201);
+    json_t *j = dl_json(&r);
+    char kid2[128];
+    snprintf(kid2, sizeof kid2, "%s", json_string_value(json_object_get(j, "kid")));
+    json_decref(j);
+    aw_tc_resp_free(&r);
+    ASSERT(strcmp(kid1, kid2) != 0);
+
+    aw_tc_request(s.port, "GET", "/.well-known/jwks.json", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    j = dl_json(&r);
+    json_t *keys = json_object_get(j, "keys");
+    ASSERT_EQ(json_array_size(keys), 2);
+    ASSERT_STR(json_string_value(json_object_get(json_array_get(keys, 0), "kid")), kid2);
+    ASSERT_STR(json_string_value(json_object_get(json_array_get(keys, 1), "kid")), kid1);
+    ASSERT_NULL(json_object_get(json_array_get(keys, 1), "d"));
+    json_decref(j);
+    aw_tc_resp_free(&r);
+
+    aw_tc_request(s.port, "GET", "/admin/v1/platform-keys", DL_AUTH_ADMIN, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    j = dl_json(&r);
+    keys = json_object_get(j, "keys");
+    ASSERT_EQ(json_array_size(keys), 2);
+    json_t *cur = json_array_get(keys, 0), *old = json_array_get(keys, 1);
+    ASSERT_STR(json_string_value(json_object_get(cur, "kid")), kid2);
+    ASSERT(json_is_true(json_object_get(cur, "current")));
+    ASSERT(json_is_false(json_object_get(cur, "retired")));
+    ASSERT_STR(json_string_value(json_object_get(old, "kid")), kid1);
+    ASSERT(json_is_true(json_object_get(old, "retired")));
+    ASSERT(json_is_integer(json_object_get(old, "retiredAt")));
+    json_decref(j);
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&s), 0);
+
+    dl_env_t e;
+    memset(&e, 0, sizeof e);
+    dl_start(&e, NULL); /* --platform-key FILE */
+    aw_tc_request(e.srv.port, "POST", "/admin/v1/platform-keys", DL_AUTH_ADMIN, NULL, 0, &r);
+    ASSERT_EQ(r.status, 409);
+    ASSERT_CONTAINS(r.body, "--platform-key");
+    aw_tc_resp_free(&r);
+    ASSERT_EQ(aw_tc_stop(&e.srv), 0);
+}
