@@ -39,10 +39,9 @@ struct aw_linger {
 
 /* Reads and drops what is there; false when the socket is done (the client
  * closed it, or an error). */
-static bool drain(aw_linger_t *l, int fd) {
-    static __thread char buf[64 * 1024];
+static bool drain(aw_linger_t *l, int fd, char *buf, size_t cap) {
     for (int i = 0; i < 64; i++) { /* at most 4 MiB per turn: others get theirs */
-        ssize_t n = read(fd, buf, sizeof buf);
+        ssize_t n = read(fd, buf, cap);
         if (n > 0) {
             atomic_fetch_add(&l->bytes, (uint64_t)n);
             continue;
@@ -65,6 +64,10 @@ static void release(aw_linger_t *l, slot_t *s) {
 static void *linger_main(void *arg) {
     aw_linger_t *l = arg;
     struct epoll_event ev[32];
+    /* on this thread's stack: its pages are touched only once something
+     * lingers (a thread-local buffer would be zeroed in every thread of
+     * the process at its start: 64 KiB of resident memory each) */
+    char buf[64 * 1024];
     for (;;) {
         /* sleep until the next deadline (or an event) */
         int64_t now = aw_time_mono_us(), next = -1;
@@ -96,7 +99,7 @@ static void *linger_main(void *arg) {
              * one: the reading needs no lock (adders wait for none); the
              * event carries the descriptor and the slot's index */
             slot_t *s = &l->slots[(uint32_t)ev[i].data.u64];
-            bool alive = drain(l, (int)(ev[i].data.u64 >> 32));
+            bool alive = drain(l, (int)(ev[i].data.u64 >> 32), buf, sizeof buf);
             pthread_mutex_lock(&l->mu);
             if (alive)
                 s->idle_us = aw_time_mono_us() + l->idle_limit_us;
