@@ -35,6 +35,7 @@ static const command_t COMMANDS[] = {
     {"import", aw_catalog_cli_import, "import catalogue data (areas, services, XZuFi, ...)"},
     {"destination", aw_delivery_cli_destination, "add, list and (de)activate destinations"},
     {"client", aw_delivery_cli_client, "create OAuth clients (senders, subscribers)"},
+    {"platform-key", aw_delivery_cli_platform_key, "list and rotate the platform's SET key"},
     {"inbox", aw_delivery_cli_inbox, "receive, decrypt and accept submissions (authority)"},
 };
 

@@ -18,6 +18,7 @@
 
 #include "base/secure.h"
 #include "base/time.h"
+#include <time.h>
 #include "delivery/internal.h"
 
 static const char *default_db(void) {
@@ -341,5 +342,107 @@ int aw_delivery_cli_client(int argc, char **argv) {
     if (st) aw_store_close(st);
 out:
     json_decref(dests);
+    return code;
+}
+
+static void usage_platform_key(FILE *f) {
+    fputs("usage:\n"
+          "  amtsweg platform-key list [--db URL]\n"
+          "  amtsweg platform-key rotate [--db URL]\n\n"
+          "The platform's PS512 key signs every event SET; kept in the database unless the\n"
+          "server runs with --platform-key FILE. `list` prints kid, created, state (signs,\n"
+          "published, retired <time>) and source (store or file), newest first. `rotate`\n"
+          "makes a new RSA-4096 key that signs from then on (servers take it up within 30 s)\n"
+          "and retires the ones before it: their private part is wiped, their public part\n"
+          "stays in /.well-known/jwks.json until the purge drops it with the last events\n"
+          "they may have signed. A key file is rotated by replacing the file instead.\n"
+          "The same through HTTP: GET/POST /admin/v1/platform-keys (operator token).\n",
+          f);
+}
+
+static void print_time(int64_t ms) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fputs(buf, stdout);
+}
+
+int aw_delivery_cli_platform_key(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage_platform_key(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1], *db = default_db();
+    static const struct option lo[] = {
+        {"db", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 2;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'h':
+            usage_platform_key(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "amtsweg platform-key: unknown or incomplete option '%s'\n",
+                    argv[optind - 1]);
+            usage_platform_key(stderr);
+            return 2;
+        }
+    }
+    bool rotate = strcmp(sub, "rotate") == 0;
+    if (!rotate && strcmp(sub, "list") != 0) {
+        fprintf(stderr, "amtsweg platform-key: unknown subcommand '%s'\n", sub);
+        usage_platform_key(stderr);
+        return 2;
+    }
+    aw_store_t *st = NULL;
+    if (open_store(db, &st)) return 1;
+    aw_err_t err;
+    int code = 1;
+    if (rotate) {
+        char kid[64];
+        if (dl_platform_key_create(st, true, kid, &err))
+            fprintf(stderr, "amtsweg platform-key rotate: %s\n", err.msg);
+        else {
+            printf("%s\n", kid);
+            code = 0;
+        }
+    } else {
+        json_t *keys;
+        if (dl_platform_keys_list(st, NULL, &keys, &err)) {
+            fprintf(stderr, "amtsweg platform-key list: %s\n", err.msg);
+        } else {
+            /* the newest key kept in the store signs (unless a server runs
+             * with a key file) */
+            bool signer_seen = false;
+            size_t i;
+            json_t *k;
+            json_array_foreach(keys, i, k) {
+                bool store = strcmp(json_string_value(json_object_get(k, "source")), "store") == 0;
+                bool retired = json_is_true(json_object_get(k, "retired"));
+                printf("%s\t", json_string_value(json_object_get(k, "kid")));
+                print_time(json_integer_value(json_object_get(k, "createdAt")));
+                if (retired) {
+                    fputs("\tretired ", stdout);
+                    print_time(json_integer_value(json_object_get(k, "retiredAt")));
+                } else if (store && !signer_seen) {
+                    fputs("\tsigns", stdout);
+                    signer_seen = true;
+                } else {
+                    fputs("\tpublished", stdout);
+                }
+                printf("\t%s\n", store ? "store" : "file");
+            }
+            json_decref(keys);
+            code = 0;
+        }
+    }
+    aw_store_close(st);
     return code;
 }

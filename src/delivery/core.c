@@ -510,7 +510,7 @@ static int fill_public_parts(aw_tx_t *tx, aw_err_t *err) {
  * created_at after every key before it. retire: the keys before it are
  * retired in the same transaction (a rotation); else (first use) a key
  * another node made meanwhile is left alone. */
-static int create_key(aw_delivery_t *d, bool retire, char *kid, aw_err_t *err) {
+int dl_platform_key_create(aw_store_t *st, bool retire, char *kid, aw_err_t *err) {
     snprintf(kid, 64, "platform-");
     aw_uuid_v4(kid + 9);
     aw_jwk_t *k = NULL, *pub = NULL;
@@ -523,7 +523,7 @@ static int create_key(aw_delivery_t *d, bool retire, char *kid, aw_err_t *err) {
     aw_jwk_free(k);
     aw_jwk_free(pub);
     aw_tx_t *tx;
-    if (rc == 0 && (rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err)) == 0) {
+    if (rc == 0 && (rc = aw_store_begin(st, AW_TX_WRITE, &tx, err)) == 0) {
         int64_t now = aw_time_now_ms(), last = 0;
         aw_sql_t *q;
         rc = aw_sql_query(tx, "SELECT COALESCE(MAX(created_at), 0) FROM delivery_platform_keys", &q,
@@ -581,7 +581,7 @@ static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
         if (round == 1 || !generate) break;
         /* First use: create the key. Concurrent nodes may race; each takes
          * the newest, and every key made is published. */
-        if ((rc = create_key(d, false, made, err)) != 0) return rc;
+        if ((rc = dl_platform_key_create(d->store, false, made, err)) != 0) return rc;
     }
     if (!generate) return 0;
     return aw_err_set(err, AW_EINTERNAL, "platform key: not found after creating it");
@@ -614,7 +614,7 @@ int dl_platform_rotate(aw_delivery_t *d, char *kid_out, aw_err_t *err) {
                           "restart to rotate it");
     /* RSA-4096 generation takes seconds: made outside key_mu, so signing
      * goes on meanwhile */
-    int rc = create_key(d, true, kid_out, err);
+    int rc = dl_platform_key_create(d->store, true, kid_out, err);
     if (rc) return rc;
     pthread_mutex_lock(&d->key_mu);
     rc = load_key_store(d, false, err);
@@ -622,6 +622,40 @@ int dl_platform_rotate(aw_delivery_t *d, char *kid_out, aw_err_t *err) {
     pthread_mutex_unlock(&d->key_mu);
     if (rc == 0) aw_log_info("delivery.platform_key", "action=rotate kid=%s", kid_out);
     return rc;
+}
+
+int dl_platform_keys_list(aw_store_t *st, const char *current_kid, json_t **out, aw_err_t *err) {
+    aw_tx_t *tx;
+    int rc = aw_store_begin(st, AW_TX_READ, &tx, err);
+    if (rc) return rc;
+    json_t *keys = json_array();
+    aw_sql_t *s;
+    rc = aw_sql_query(tx,
+                      "SELECT kid, created_at, retired_at, CASE WHEN private_jwk = '' AND"
+                      " retired_at IS NULL THEN 0 ELSE 1 END FROM delivery_platform_keys"
+                      " ORDER BY created_at DESC, kid DESC",
+                      &s, err, "");
+    if (rc == 0) {
+        while ((rc = aw_sql_step(s, err)) == 1) {
+            const char *kid = aw_sql_col_text(s, 0);
+            bool retired = !aw_sql_col_null(s, 2);
+            json_t *k = json_pack("{s:s,s:I,s:b,s:b,s:s}", "kid", kid, "createdAt",
+                                  (json_int_t)aw_sql_col_int64(s, 1), "current",
+                                  current_kid && !strcmp(kid, current_kid), "retired", retired,
+                                  "source", aw_sql_col_int64(s, 3) ? "store" : "file");
+            if (k && retired)
+                json_object_set_new(k, "retiredAt", json_integer(aw_sql_col_int64(s, 2)));
+            if (k) json_array_append_new(keys, k);
+        }
+        aw_sql_done(s);
+    }
+    aw_store_rollback(tx);
+    if (rc < 0) {
+        json_decref(keys);
+        return rc;
+    }
+    *out = keys;
+    return 0;
 }
 
 int dl_platform_jwks(aw_delivery_t *d, json_t **out, aw_err_t *err) {

@@ -110,6 +110,7 @@ void aw_delivery_purge_totals(aw_delivery_t *d, aw_delivery_purge_stats_t *out);
 /* CLI entry points (argv[0] is the subcommand). */
 int aw_delivery_cli_destination(int argc, char **argv);
 int aw_delivery_cli_client(int argc, char **argv);
+int aw_delivery_cli_platform_key(int argc, char **argv);
 int aw_delivery_cli_inbox(int argc, char **argv);
 
 #endif

@@ -961,36 +961,9 @@ static void h_pk_list(aw_http_req_t *req, aw_http_resp_t *resp, void *ctx) {
     aw_err_t err;
     if (dl_platform_key(d, &err)) return dl_store_error(resp, &err);
     aw_jwk_t *cur = atomic_load(&d->platform_key);
-    const char *cur_kid = cur ? aw_jwk_kid(cur) : NULL;
-    aw_tx_t *tx;
-    if (aw_store_begin(d->store, AW_TX_READ, &tx, &err)) return dl_store_error(resp, &err);
-    json_t *keys = json_array();
-    aw_sql_t *s;
-    int rc =
-        aw_sql_query(tx,
-                     "SELECT kid, created_at, retired_at, CASE WHEN private_jwk <> '' THEN 1 ELSE 0"
-                     " END FROM"
-                     " delivery_platform_keys ORDER BY created_at DESC, kid DESC",
-                     &s, &err, "");
-    if (rc == 0) {
-        while ((rc = aw_sql_step(s, &err)) == 1) {
-            const char *kid = aw_sql_col_text(s, 0);
-            bool retired = !aw_sql_col_null(s, 2);
-            json_t *k = json_pack("{s:s,s:I,s:b,s:b,s:s}", "kid", kid, "createdAt",
-                                  (json_int_t)aw_sql_col_int64(s, 1), "current",
-                                  cur_kid && !strcmp(kid, cur_kid), "retired", retired, "source",
-                                  aw_sql_col_int64(s, 3) ? "store" : "file");
-            if (k && retired)
-                json_object_set_new(k, "retiredAt", json_integer(aw_sql_col_int64(s, 2)));
-            if (k) json_array_append_new(keys, k);
-        }
-        aw_sql_done(s);
-    }
-    aw_store_rollback(tx);
-    if (rc < 0) {
-        json_decref(keys);
+    json_t *keys;
+    if (dl_platform_keys_list(d->store, cur ? aw_jwk_kid(cur) : NULL, &keys, &err))
         return dl_store_error(resp, &err);
-    }
     aw_http_resp_json(resp, 200, json_pack("{s:o}", "keys", keys));
 }
 

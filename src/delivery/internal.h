@@ -77,6 +77,12 @@ int dl_platform_rotate(aw_delivery_t *d, char *kid_out, aw_err_t *err);
 /* The JWKS of the platform: the current key first, then every key still
  * published (retired ones, keys of replaced files). */
 int dl_platform_jwks(aw_delivery_t *d, json_t **out, aw_err_t *err);
+/* Makes a new platform key (RSA-4096, seconds) and stores it as the newest;
+ * retire: the keys before it are retired (a rotation). kid: 64 bytes. */
+int dl_platform_key_create(aw_store_t *st, bool retire, char *kid, aw_err_t *err);
+/* The platform keys, newest first: [{kid, createdAt, current, retired,
+ * retiredAt?, source}]; current_kid (may be NULL) is marked current. */
+int dl_platform_keys_list(aw_store_t *st, const char *current_kid, json_t **out, aw_err_t *err);
 void dl_problem(aw_http_resp_t *resp, int status, const char *type, const char *title,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void dl_store_error(aw_http_resp_t *resp, const aw_err_t *err);

@@ -1,5 +1,6 @@
-/* Tests of src/delivery/cli.c through the binary: `amtsweg destination`
- * and `amtsweg client`, plus the --deadlines option parser. */
+/* Tests of src/delivery/cli.c through the binary: `amtsweg destination`,
+ * `amtsweg client` and `amtsweg platform-key`, plus the --deadlines option
+ * parser. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,4 +123,43 @@ TEST(deadlines_option_parses_four_durations) {
     ASSERT_EQ(aw_delivery_parse_deadlines(&c, "60,0,180,240", &err), AW_EINVAL);
     ASSERT_EQ(aw_delivery_parse_deadlines(&c, "60,-1,180,240", &err), AW_EINVAL);
     ASSERT_EQ(aw_delivery_parse_deadlines(&c, "1d,2,3,4", &err), AW_EINVAL);
+}
+
+/* `amtsweg platform-key`: rotate makes a new key in the store and retires
+ * the one before; list shows which signs; usage errors exit 2. */
+TEST_T(cli_platform_key_rotate_and_list, 120) {
+    char args[1024], db[700];
+    snprintf(db, sizeof db, "%s/pk.db", aw_test_tmpdir());
+    char kids[2][64] = {"", ""};
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "platform-key rotate --db %s", db);
+        char *o = run(args);
+        ASSERT_MSG(strncmp(o, "0:", 2) == 0, "%s", o);
+        /* the kid is the one line of stdout that starts with platform- */
+        for (char *line = o + 2; line && *line;
+             line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+            if (strncmp(line, "platform-", 9) == 0)
+                snprintf(kids[i], sizeof kids[i], "%.*s", (int)strcspn(line, "\n"), line);
+        free(o);
+        ASSERT_EQ(strlen(kids[i]), 45);
+    }
+    ASSERT(strcmp(kids[0], kids[1]) != 0);
+    snprintf(args, sizeof args, "platform-key list --db %s", db);
+    char *o = run(args);
+    ASSERT_MSG(strncmp(o, "0:", 2) == 0, "%s", o);
+    char *first = strstr(o, kids[1]), *second = strstr(o, kids[0]);
+    ASSERT_NOT_NULL(first);
+    ASSERT_NOT_NULL(second);
+    ASSERT(first < second); /* newest first */
+    ASSERT_CONTAINS(first, "\tsigns\tstore\n");
+    ASSERT_CONTAINS(second, "\tretired 20");
+    free(o);
+    o = run("platform-key frob");
+    ASSERT_MSG(strncmp(o, "2:", 2) == 0, "%s", o);
+    ASSERT_CONTAINS(o, "unknown subcommand");
+    free(o);
+    o = run("platform-key --help");
+    ASSERT_MSG(strncmp(o, "0:", 2) == 0, "%s", o);
+    ASSERT_CONTAINS(o, "/admin/v1/platform-keys");
+    free(o);
 }
