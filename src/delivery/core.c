@@ -556,6 +556,34 @@ int dl_platform_key_create(aw_store_t *st, bool retire, char *kid, aw_err_t *err
     return rc;
 }
 
+/* Keys stored before 0105 have no public part: it is stored once, so that
+ * /.well-known/jwks.json reads public parts only (a read first: a database
+ * without such keys writes nothing). */
+static int store_public_parts(aw_delivery_t *d, aw_err_t *err) {
+    aw_tx_t *tx;
+    int rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
+    if (rc) return rc;
+    aw_sql_t *q;
+    bool any = false;
+    rc = aw_sql_query(tx,
+                      "SELECT 1 FROM delivery_platform_keys WHERE public_jwk IS NULL"
+                      " AND private_jwk <> '' LIMIT 1",
+                      &q, err, "");
+    if (rc == 0) {
+        any = aw_sql_step(q, err) == 1;
+        aw_sql_done(q);
+    }
+    aw_store_rollback(tx);
+    if (rc || !any) return rc;
+    if ((rc = aw_store_begin(d->store, AW_TX_WRITE, &tx, err)) != 0) return rc;
+    rc = fill_public_parts(tx, err);
+    if (rc == 0)
+        rc = aw_store_commit(tx, err);
+    else
+        aw_store_rollback(tx);
+    return rc;
+}
+
 /* Loads the newest key of the store if it is not the one signing now;
  * generate: make one when the store has none (first use). Under key_mu. */
 static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
@@ -593,6 +621,7 @@ int dl_platform_key(aw_delivery_t *d, aw_err_t *err) {
     int64_t now = aw_time_now_ms();
     if (!atomic_load(&d->platform_key)) {
         rc = load_key_store(d, true, err);
+        if (rc == 0) rc = store_public_parts(d, err);
         d->key_checked_ms = now;
     } else if (!d->cfg.platform_key_file &&
                now - d->key_checked_ms >= d->cfg.platform_key_recheck_ms) {
@@ -669,7 +698,7 @@ int dl_platform_jwks(aw_delivery_t *d, json_t **out, aw_err_t *err) {
     if ((rc = aw_store_begin(d->store, AW_TX_READ, &tx, err)) == 0) {
         aw_sql_t *q;
         rc = aw_sql_query(tx,
-                          "SELECT kid, public_jwk, private_jwk FROM delivery_platform_keys"
+                          "SELECT kid, public_jwk FROM delivery_platform_keys"
                           " ORDER BY created_at DESC, kid DESC",
                           &q, err, "");
         bool open = rc == 0;
@@ -680,17 +709,14 @@ int dl_platform_jwks(aw_delivery_t *d, json_t **out, aw_err_t *err) {
                 break;
             }
             if (cur_kid && strcmp(aw_sql_col_text(q, 0), cur_kid) == 0) continue;
-            /* keys from before 0105 have only their private part */
-            const char *pj = aw_sql_col_text(q, 1), *sj = aw_sql_col_text(q, 2);
-            bool priv = !(pj && *pj);
-            const char *j = priv ? sj : pj;
-            aw_jwk_t *k = NULL, *pub = NULL;
+            /* public parts only (store_public_parts filled those of keys
+             * from before 0105 when the key was loaded) */
+            const char *j = aw_sql_col_text(q, 1);
+            aw_jwk_t *k = NULL;
             if (!j || !*j || aw_jwk_parse(j, strlen(j), &k, NULL) != 0) continue;
-            if (priv && aw_jwk_public(k, &pub, NULL) != 0) pub = NULL;
-            json_t *jk = aw_jwk_to_json(priv ? pub : k, false);
+            json_t *jk = aw_jwk_to_json(k, false);
             if (jk) json_array_append_new(keys, jk);
             aw_jwk_free(k);
-            aw_jwk_free(pub);
         }
         if (open) aw_sql_done(q);
         aw_store_rollback(tx);
@@ -771,6 +797,8 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
      * use (RSA-4096 takes seconds), so start-up stays fast. */
     if (rc == 0)
         rc = cfg->platform_key_file ? load_key_file(d, err) : load_key_store(d, false, err);
+    if (rc == 0 && !cfg->platform_key_file && atomic_load(&d->platform_key))
+        rc = store_public_parts(d, err);
     d->key_checked_ms = aw_time_now_ms();
     if (rc) {
         aw_delivery_free(d);

@@ -167,3 +167,43 @@ STORE_TEST(platform_key_files_stay_published_and_cannot_rotate) {
     free(t1), free(t2);
     dl_test_service_free(d2, &c2);
 }
+
+/* Keys stored before migration 0105 have only their private part: the
+ * first load stores the public parts of all of them, so the JWKS (which
+ * reads public parts only) still publishes the older key that signed the
+ * events from before. */
+STORE_TEST(platform_keys_from_before_0105_stay_published) {
+    const char *sets[2] = {"b", "a"}; /* b older, a newer */
+    char kids[2][128];
+    aw_tx_t *tx;
+    aw_err_t err;
+    ASSERT_OK(aw_store_begin(f->st, AW_TX_WRITE, &tx, &err), &err);
+    for (int i = 0; i < 2; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/tests/data/jose/%s/sig.private.jwk", aw_test_srcdir(),
+                 sets[i]);
+        char *jwk = aw_test_read_file(path, NULL);
+        ASSERT_NOT_NULL(jwk);
+        aw_jwk_t *k;
+        ASSERT_OK(aw_jwk_parse(jwk, strlen(jwk), &k, &err), &err);
+        snprintf(kids[i], sizeof kids[i], "%s", aw_jwk_kid(k));
+        aw_jwk_free(k);
+        ASSERT_OK(aw_sql_exec(tx,
+                              "INSERT INTO delivery_platform_keys (kid, private_jwk, created_at)"
+                              " VALUES ($1, $2, $3)",
+                              NULL, &err, "ttI", kids[i], jwk, (int64_t)1000 * (i + 1)),
+                  &err);
+        free(jwk);
+    }
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    aw_delivery_config_t c;
+    aw_delivery_t *d = store_keyed(f, &c, 30000);
+    char *t = sign(d);
+    ASSERT_STR(kid_of(t), kids[1]); /* the newest signs */
+    for (int i = 0; i < 2; i++) ASSERT_EQ(count_where(f, "public_jwk <> ''", kids[i]), 1);
+    char want[300];
+    snprintf(want, sizeof want, "%s,%s", kids[1], kids[0]);
+    ASSERT_STR(jwks_kids(d, NULL, NULL), want);
+    free(t);
+    dl_test_service_free(d, &c);
+}
