@@ -509,6 +509,9 @@ static int db_open(sq_store_t *ss, sq_db_t *d, aw_err_t *err) {
     if (r == 0) r = pragma_expect(ss, d->db, "PRAGMA synchronous=NORMAL", NULL, err);
     if (r == 0) r = pragma_expect(ss, d->db, "PRAGMA foreign_keys=ON", NULL, err);
     if (r == 0) r = pragma_expect(ss, d->db, "PRAGMA trusted_schema=OFF", NULL, err);
+    /* deleted content is overwritten (Debian builds SQLite so; others may
+     * not): purged ciphertext and wiped keys do not stay in free pages */
+    if (r == 0) r = pragma_expect(ss, d->db, "PRAGMA secure_delete=ON", NULL, err);
     if (r != 0) {
         if (err && strstr(err->msg, "not a database"))
             aw_err_set(err, AW_EIO, "store: %s is not an SQLite database", ss->path);

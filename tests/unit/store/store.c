@@ -482,6 +482,44 @@ TEST(sqlite_durability_settings) {
     aw_store_close(st);
 }
 
+/* What is deleted is overwritten in the file (PRAGMA secure_delete=ON):
+ * purged ciphertext and wiped keys do not stay behind in free pages. A
+ * 40 KB value (overflow pages, which end on the freelist when deleted) is
+ * written, deleted and checkpointed; its bytes are then nowhere in the
+ * database file. Without the pragma they are (the test fails). */
+TEST(sqlite_deleted_content_is_overwritten) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/sd.db", aw_test_tmpdir());
+    aw_store_t *st;
+    aw_err_t err = {0};
+    ASSERT_OK(aw_store_open(path, NULL, &st, &err), &err);
+    static char blob[40000];
+    for (size_t i = 0; i < sizeof blob; i++) blob[i] = "GONE-AFTER-DELETE:"[i % 18];
+    aw_tx_t *tx;
+    ASSERT_OK(aw_store_begin(st, AW_TX_WRITE, &tx, &err), &err);
+    aw_sql_t *s;
+    ASSERT_OK(aw_sql_query(tx, "PRAGMA secure_delete", &s, &err, ""), &err);
+    ASSERT_EQ(aw_sql_step(s, &err), 1);
+    ASSERT_STR(aw_sql_col_text(s, 0), "1");
+    aw_sql_done(s);
+    ASSERT_OK(aw_sql_exec(tx, "CREATE TABLE sd (x BLOB)", NULL, &err, ""), &err);
+    ASSERT_OK(aw_sql_prepare(tx, "INSERT INTO sd VALUES ($1)", &s, &err), &err);
+    aw_sql_bind_blob(s, 1, blob, sizeof blob);
+    ASSERT_EQ(aw_sql_step(s, &err), 0);
+    aw_sql_done(s);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    ASSERT_OK(aw_store_begin(st, AW_TX_WRITE, &tx, &err), &err);
+    ASSERT_OK(aw_sql_exec(tx, "DELETE FROM sd", NULL, &err, ""), &err);
+    ASSERT_OK(aw_store_commit(tx, &err), &err);
+    aw_store_close(st); /* the last connection checkpoints the WAL into the file */
+    size_t n;
+    char *file = aw_test_read_file(path, &n);
+    ASSERT_NOT_NULL(file);
+    ASSERT_MSG(memmem(file, n, "GONE-AFTER-DELETE:GONE-AFTER-DELETE:", 36) == NULL,
+               "deleted content is still in %s", path);
+    free(file);
+}
+
 TEST(pg_unreachable_server_is_named) {
     aw_store_t *st = NULL;
     aw_err_t err = {0};
