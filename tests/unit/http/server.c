@@ -460,6 +460,41 @@ TEST(gate_answers_before_the_body_is_read) {
     aw_http_server_free(s);
 }
 
+/* A refused gate with the whole body written before the client reads (no
+ * Expect: 100-continue; 48 MB, far beyond the socket buffers): the rest is
+ * read and dropped before the close (linger.c), so every write succeeds and
+ * the 401 is read. Closing at once failed the writes with EPIPE. */
+TEST(gate_refusal_reaches_a_client_that_sends_its_body_first) {
+    aw_err_t err;
+    aw_http_server_t *s = start_gated(0, 64 << 20, &err);
+    ASSERT_MSG(s, "start: %s", err.msg);
+    int fd = aw_tc_connect(aw_http_server_port(s));
+    const size_t total = 48u << 20;
+    aw_tc_sendf(fd, "PUT /gated HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", total);
+    static char chunk[256 * 1024];
+    memset(chunk, 'x', sizeof chunk);
+    size_t sent = 0;
+    int send_errno = 0;
+    while (sent < total && !send_errno) {
+        size_t n = total - sent < sizeof chunk ? total - sent : sizeof chunk;
+        ssize_t w = send(fd, chunk, n, MSG_NOSIGNAL);
+        if (w > 0)
+            sent += (size_t)w;
+        else if (errno != EINTR)
+            send_errno = errno;
+    }
+    ASSERT_MSG(send_errno == 0, "send failed after %zu of %zu bytes: %s", sent, total,
+               strerror(send_errno));
+    aw_tc_resp_t r;
+    ASSERT_EQ(aw_tc_read(fd, &r), 0);
+    ASSERT_EQ(r.status, 401);
+    ASSERT_CONTAINS(r.body, "X-Key is missing");
+    aw_tc_resp_free(&r);
+    ASSERT(aw_tc_wait_closed(fd));
+    close(fd);
+    aw_http_server_free(s);
+}
+
 /* Reads a 503 server-busy (with Retry-After) from fd and closes it. */
 static void read_busy(int fd) {
     aw_tc_resp_t r;
