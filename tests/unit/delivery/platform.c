@@ -1,7 +1,8 @@
 /* The platform's SET key: rotation (a new key signs, the ones before stay
  * published until the purge, their private parts are wiped), another node
- * taking the new key up, and key files (recorded so that a replaced file
- * stays published; rotation refused). Both engines. */
+ * taking the new key up, key files (recorded so that a replaced file stays
+ * published; rotation refused) and keys stored before migration 0105 (their
+ * public parts filled in). Both engines. */
 #include "base/time.h"
 #include "delivery/platform.h"
 #include "jose/jws.h"
