@@ -386,7 +386,8 @@ static int set_platform_key(aw_delivery_t *d, aw_jwk_t *k, aw_err_t *err) {
 
 /* Records the public part of a key file, so that a later file (a rotation
  * by replacing it) does not unpublish it. */
-static int record_file_key(aw_delivery_t *d, const aw_jwk_t *k, aw_err_t *err) {
+static int record_file_key(aw_delivery_t *d, const aw_jwk_t *k, int64_t *created, aw_err_t *err) {
+    *created = aw_time_now_ms();
     aw_jwk_t *pub = NULL;
     aw_buf_t b = AW_BUF_INIT;
     int rc = aw_jwk_public(k, &pub, err);
@@ -396,10 +397,11 @@ static int record_file_key(aw_delivery_t *d, const aw_jwk_t *k, aw_err_t *err) {
     if (rc == 0 && (rc = aw_store_begin(d->store, AW_TX_READ, &tx, err)) == 0) {
         aw_sql_t *q;
         bool known = false;
-        rc = aw_sql_query(tx, "SELECT 1 FROM delivery_platform_keys WHERE kid = $1", &q, err, "t",
-                          aw_jwk_kid(k));
+        rc = aw_sql_query(tx, "SELECT created_at FROM delivery_platform_keys WHERE kid = $1", &q,
+                          err, "t", aw_jwk_kid(k));
         if (rc == 0) {
             known = aw_sql_step(q, err) == 1;
+            if (known) *created = aw_sql_col_int64(q, 0);
             aw_sql_done(q);
         }
         aw_store_rollback(tx);
@@ -408,7 +410,7 @@ static int record_file_key(aw_delivery_t *d, const aw_jwk_t *k, aw_err_t *err) {
             rc = aw_sql_exec(tx,
                              "INSERT INTO delivery_platform_keys (kid, private_jwk, public_jwk,"
                              " created_at) VALUES ($1, '', $2, $3) ON CONFLICT (kid) DO NOTHING",
-                             NULL, err, "ttI", aw_jwk_kid(k), b.data, aw_time_now_ms());
+                             NULL, err, "ttI", aw_jwk_kid(k), b.data, *created);
             if (rc == 0)
                 rc = aw_store_commit(tx, err);
             else
@@ -435,30 +437,35 @@ static int load_key_file(aw_delivery_t *d, aw_err_t *err) {
         aw_jwk_free(k);
         return aw_err_set(err, AW_EINVAL, "platform key %s: must be a private key with a kid", p);
     }
-    if ((rc = record_file_key(d, k, err)) != 0) {
+    int64_t created;
+    if ((rc = record_file_key(d, k, &created, err)) != 0) {
         aw_jwk_free(k);
         return rc;
     }
-    return set_platform_key(d, k, err);
+    rc = set_platform_key(d, k, err);
+    if (rc == 0) atomic_store(&d->key_created_ms, created);
+    return rc;
 }
 
 /* The kid and private JWK of the key that signs: the newest with a private
  * part (kid: 64 bytes; *jwk NULL when there is none). */
-static int newest_key(aw_delivery_t *d, char *kid, char **jwk, aw_err_t *err) {
+static int newest_key(aw_delivery_t *d, char *kid, char **jwk, int64_t *created, aw_err_t *err) {
     *jwk = NULL;
     kid[0] = '\0';
+    *created = 0;
     aw_tx_t *tx;
     int rc = aw_store_begin(d->store, AW_TX_READ, &tx, err);
     if (rc) return rc;
     aw_sql_t *s;
     rc = aw_sql_query(tx,
-                      "SELECT kid, private_jwk FROM delivery_platform_keys WHERE private_jwk <> ''"
-                      " ORDER BY created_at DESC, kid DESC LIMIT 1",
+                      "SELECT kid, private_jwk, created_at FROM delivery_platform_keys"
+                      " WHERE private_jwk <> '' ORDER BY created_at DESC, kid DESC LIMIT 1",
                       &s, err, "");
     if (rc == 0) {
         if (aw_sql_step(s, err) == 1) {
             snprintf(kid, 64, "%s", aw_sql_col_text(s, 0));
             *jwk = aw_sql_col_strdup(s, 1, NULL);
+            *created = aw_sql_col_int64(s, 2);
         }
         aw_sql_done(s);
     }
@@ -590,7 +597,8 @@ static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
     for (int round = 0; round < 2; round++) {
         char kid[64], made[64];
         char *jwk = NULL;
-        int rc = newest_key(d, kid, &jwk, err);
+        int64_t created;
+        int rc = newest_key(d, kid, &jwk, &created, err);
         if (rc) return rc;
         if (jwk) {
             aw_jwk_t *cur = atomic_load(&d->platform_key), *k = NULL;
@@ -602,7 +610,10 @@ static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
             aw_secure_free_str(jwk);
             if (rc == 0) {
                 rc = set_platform_key(d, k, err);
-                if (rc == 0) aw_log_info("delivery.platform_key", "action=load kid=%s", kid);
+                if (rc == 0) {
+                    atomic_store(&d->key_created_ms, created);
+                    aw_log_info("delivery.platform_key", "action=load kid=%s", kid);
+                }
             }
             return rc;
         }

@@ -852,6 +852,15 @@ static void write_metrics(void *ctx, aw_buf_t *out) {
         (long long)d->cfg.sign_max_backlog, (long long)atomic_load(&d->signed_bg),
         (long long)atomic_load(&d->escalations), (long long)atomic_load(&d->sign_refused),
         (double)atomic_load(&d->sign_starved_us) / 1e6);
+    int64_t key_ms = atomic_load(&d->key_created_ms);
+    if (key_ms > 0) /* none before the first use makes the key */
+        aw_buf_printf(&b,
+                      "# HELP amtsweg_delivery_platform_key_created_timestamp_seconds When the "
+                      "platform key that signs was made (a key file: first seen); for an age "
+                      "alert.\n"
+                      "# TYPE amtsweg_delivery_platform_key_created_timestamp_seconds gauge\n"
+                      "amtsweg_delivery_platform_key_created_timestamp_seconds %lld\n",
+                      (long long)(key_ms / 1000));
     aw_tx_t *tx;
     aw_err_t err;
     if (aw_store_begin(d->store, AW_TX_READ, &tx, &err) == 0) {

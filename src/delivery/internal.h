@@ -32,7 +32,8 @@ struct aw_delivery {
     _Atomic(aw_jwk_t *) platform_pub;
     aw_jwk_t **old_keys;
     size_t n_old_keys;
-    int64_t key_checked_ms; /* last look for a newer key in the store (under key_mu) */
+    int64_t key_checked_ms;         /* last look for a newer key in the store (under key_mu) */
+    _Atomic int64_t key_created_ms; /* when the signing key was made (a file: first seen) */
     pthread_mutex_t key_mu;
     char iss[512];
     char attach_dir[4096];

@@ -775,6 +775,11 @@ TEST_T(platform_key_rotates_through_the_admin_api, 180) {
     aw_jwk_free(k1);
 
     aw_tc_resp_t r;
+    aw_tc_request(s.port, "GET", "/metrics", NULL, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    double made = aw_tc_metric(r.body, "amtsweg_delivery_platform_key_created_timestamp_seconds");
+    ASSERT_MSG(made > 1.7e9, "key creation time %f", made);
+    aw_tc_resp_free(&r);
     aw_tc_request(s.port, "POST", "/admin/v1/platform-keys", NULL, NULL, 0, &r);
     ASSERT_EQ(r.status, 401);
     aw_tc_resp_free(&r);

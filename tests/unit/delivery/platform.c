@@ -102,7 +102,10 @@ STORE_TEST_T(platform_key_rotation_keeps_earlier_keys_published, 600) {
 
     char k2[64];
     aw_err_t err;
+    int64_t made1 = atomic_load(&d1->key_created_ms);
+    ASSERT(made1 > 0);
     ASSERT_OK(dl_platform_rotate(d1, k2, &err), &err);
+    ASSERT(atomic_load(&d1->key_created_ms) > made1); /* the key age metric starts anew */
     ASSERT(strcmp(k1, k2) != 0);
     char *t3 = sign(d1), *t4 = sign(d2);
     ASSERT_STR(kid_of(t3), k2);
