@@ -629,7 +629,7 @@ static int load_key_store(aw_delivery_t *d, bool generate, aw_err_t *err) {
 int dl_platform_key(aw_delivery_t *d, aw_err_t *err) {
     pthread_mutex_lock(&d->key_mu);
     int rc = 0;
-    int64_t now = aw_time_now_ms();
+    int64_t now = aw_time_mono_us() / 1000; /* intervals: the monotonic clock */
     if (!atomic_load(&d->platform_key)) {
         rc = load_key_store(d, true, err);
         if (rc == 0) rc = store_public_parts(d, err);
@@ -658,7 +658,7 @@ int dl_platform_rotate(aw_delivery_t *d, char *kid_out, aw_err_t *err) {
     if (rc) return rc;
     pthread_mutex_lock(&d->key_mu);
     rc = load_key_store(d, false, err);
-    d->key_checked_ms = aw_time_now_ms();
+    d->key_checked_ms = aw_time_mono_us() / 1000;
     pthread_mutex_unlock(&d->key_mu);
     if (rc == 0) aw_log_info("delivery.platform_key", "action=rotate kid=%s", kid_out);
     return rc;
@@ -810,7 +810,7 @@ int aw_delivery_new(const aw_delivery_config_t *cfg, aw_store_t *store, const aw
         rc = cfg->platform_key_file ? load_key_file(d, err) : load_key_store(d, false, err);
     if (rc == 0 && !cfg->platform_key_file && atomic_load(&d->platform_key))
         rc = store_public_parts(d, err);
-    d->key_checked_ms = aw_time_now_ms();
+    d->key_checked_ms = aw_time_mono_us() / 1000;
     if (rc) {
         aw_delivery_free(d);
         return rc;
