@@ -137,6 +137,20 @@ void aw_tc_send(int fd, const void *data, size_t len) {
     }
 }
 
+int aw_tc_send_filler(int fd, size_t total, size_t *sent) {
+    static char chunk[256 * 1024];
+    memset(chunk, 'x', sizeof chunk);
+    *sent = 0;
+    while (*sent < total) {
+        size_t n = total - *sent < sizeof chunk ? total - *sent : sizeof chunk;
+        ssize_t w = send(fd, chunk, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : EIO;
+        *sent += (size_t)w;
+    }
+    return 0;
+}
+
 void aw_tc_sendf(int fd, const char *fmt, ...) {
     char buf[65536];
     va_list ap;

@@ -43,6 +43,9 @@ int aw_tc_wait_exit(aw_tc_server_t *s);
 
 int aw_tc_connect(int port);
 void aw_tc_send(int fd, const void *data, size_t len);
+/* Sends total filler bytes (a body); returns 0, or the errno of the send
+ * that failed (EPIPE, ECONNRESET) with *sent the bytes that went out. */
+int aw_tc_send_filler(int fd, size_t total, size_t *sent);
 void aw_tc_sendf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads one response (Content-Length or chunked). Returns 0, or -1 on EOF /
  * timeout before a complete response. */

@@ -179,20 +179,8 @@ TEST_T(refused_body_is_drained_so_the_client_reads_the_413, 120) {
                 "POST /health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 "Content-Length: %zu\r\n\r\n",
                 total);
-    static char chunk[256 * 1024];
-    memset(chunk, 'a', sizeof chunk);
-    size_t sent = 0;
-    int send_errno = 0;
-    while (sent < total) {
-        size_t n = total - sent < sizeof chunk ? total - sent : sizeof chunk;
-        ssize_t w = send(fd, chunk, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            send_errno = errno;
-            break;
-        }
-        sent += (size_t)w;
-    }
+    size_t sent;
+    int send_errno = aw_tc_send_filler(fd, total, &sent);
     ASSERT_MSG(send_errno == 0, "sending the body failed after %zu of %zu bytes: %s", sent, total,
                strerror(send_errno));
     read_413_and_close(fd);

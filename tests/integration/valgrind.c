@@ -66,15 +66,9 @@ TEST_T(release_binary_is_valgrind_clean, 300) {
     int fd = aw_tc_connect(s.port);
     aw_tc_sendf(fd, "POST /health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                     "Content-Length: 8000000\r\n\r\n");
-    static char chunk[64 * 1024];
-    memset(chunk, ' ', sizeof chunk);
-    size_t sent = 0;
-    while (sent < 8000000) {
-        size_t n = 8000000 - sent < sizeof chunk ? 8000000 - sent : sizeof chunk;
-        ssize_t w = send(fd, chunk, n, MSG_NOSIGNAL);
-        ASSERT_MSG(w > 0, "send failed after %zu bytes", sent);
-        sent += (size_t)w;
-    }
+    size_t sent;
+    int send_errno = aw_tc_send_filler(fd, 8000000, &sent);
+    ASSERT_MSG(send_errno == 0, "send failed after %zu bytes: %s", sent, strerror(send_errno));
     ASSERT_EQ(aw_tc_read(fd, &r), 0);
     ASSERT_EQ(r.status, 413);
     aw_tc_resp_free(&r);

@@ -2,6 +2,7 @@
  * read and dropped, the socket is closed when the peer closes, when no data
  * came for the idle time, when the total time is over, and at once when too
  * many linger. The peer sees the close as POLLHUP. */
+#include "harness.h"
 #include "http/linger.h"
 #include "test.h"
 
@@ -39,14 +40,8 @@ TEST(linger_drops_the_rest_and_closes_when_the_peer_does) {
     ASSERT_EQ(recv(sv[1], &c, 1, 0), 0);
     /* 4 MiB (far beyond the socket buffer) can only be written when they
      * are read on the other side */
-    static char buf[256 * 1024];
-    memset(buf, 'x', sizeof buf);
-    size_t sent = 0;
-    while (sent < 4u << 20) {
-        ssize_t w = send(sv[1], buf, sizeof buf, MSG_NOSIGNAL);
-        ASSERT_MSG(w > 0, "send failed after %zu bytes", sent);
-        sent += (size_t)w;
-    }
+    size_t sent;
+    ASSERT_EQ(aw_tc_send_filler(sv[1], 4u << 20, &sent), 0);
     aw_linger_stats_t st;
     aw_linger_get_stats(l, &st);
     ASSERT_EQ(st.now, 1);

@@ -471,18 +471,8 @@ TEST(gate_refusal_reaches_a_client_that_sends_its_body_first) {
     int fd = aw_tc_connect(aw_http_server_port(s));
     const size_t total = 48u << 20;
     aw_tc_sendf(fd, "PUT /gated HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", total);
-    static char chunk[256 * 1024];
-    memset(chunk, 'x', sizeof chunk);
-    size_t sent = 0;
-    int send_errno = 0;
-    while (sent < total && !send_errno) {
-        size_t n = total - sent < sizeof chunk ? total - sent : sizeof chunk;
-        ssize_t w = send(fd, chunk, n, MSG_NOSIGNAL);
-        if (w > 0)
-            sent += (size_t)w;
-        else if (errno != EINTR)
-            send_errno = errno;
-    }
+    size_t sent;
+    int send_errno = aw_tc_send_filler(fd, total, &sent);
     ASSERT_MSG(send_errno == 0, "send failed after %zu of %zu bytes: %s", sent, total,
                strerror(send_errno));
     aw_tc_resp_t r;
